@@ -1,0 +1,36 @@
+# Two entry points: `make demo` (set-up + whole pipeline on the sample corpus)
+# and `make test` (set-up + lint, format and type checks + test suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CONFIG ?= configs/sample.yaml
+EXPERIMENT ?= sample
+
+.PHONY: demo test lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/nmt run $(CONFIG)
+	printf '%s\n' "the black cats eat the fish ." "my sister will not open the red windows ." "did the old teacher walk to the park ?" \
+		| $(BIN)/python -m serving.translate --model serving/models/$(EXPERIMENT)
+
+lint: install
+	$(BIN)/ruff check pipeline seq2seq serving tests benchmarks
+	$(BIN)/ruff format --check pipeline seq2seq serving tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf runs serving/models data .pytest_cache .mypy_cache .ruff_cache

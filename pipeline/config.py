@@ -1,0 +1,114 @@
+"""The ``data`` section of an experiment config: what the preprocessing stage reads and writes.
+
+Each class is a frozen dataclass whose defaults are the preprocessing stage's
+own defaults; ``seq2seq.config`` builds them from YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seq2seq.config_fields import choice
+
+INPUT_FORMATS = ("aligned", "tsv", "sample")
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """One named parallel corpus.
+
+    ``aligned``: two line-aligned files (``source`` and ``target``, Moses style).
+    ``tsv``: one tab-separated file (``path``) with the two sides in
+    ``source_column`` and ``target_column``.
+    ``sample``: the built-in grammar corpus, generated with ``pairs`` and ``seed``.
+    Paths may be globs, gzip-compressed (``.gz``) or any Beam file system URL.
+    """
+
+    name: str
+    format: str = choice("aligned", INPUT_FORMATS)
+    source: str = ""
+    target: str = ""
+    path: str = ""
+    source_column: int = 0
+    target_column: int = 1
+    pairs: int = 24000
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.format == "aligned" and not (self.source and self.target):
+            raise ValueError(f"input {self.name!r}: format 'aligned' needs 'source' and 'target'")
+        if self.format == "tsv" and not self.path:
+            raise ValueError(f"input {self.name!r}: format 'tsv' needs 'path'")
+        if self.source_column < 0 or self.target_column < 0:
+            raise ValueError(f"input {self.name!r}: column indices must be >= 0")
+        if self.format == "sample" and self.pairs < 1:
+            raise ValueError(f"input {self.name!r}: 'pairs' must be >= 1")
+
+
+@dataclass(frozen=True)
+class CleaningConfig:
+    """Normalization and filters applied to every pair; each filter counts its rejects."""
+
+    unicode_form: str = choice("NFC", ("NFC", "NFKC", "none"))
+    normalize_whitespace: bool = True
+    unescape_html: bool = True
+    max_tokens: int = 100
+    max_chars: int = 1000
+    max_length_ratio: float = 3.0
+    drop_source_equals_target: bool = True
+    drop_duplicates: bool = True
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Hash-based train/dev/test split keyed on the source sentence."""
+
+    dev_fraction: float = 0.05
+    test_fraction: float = 0.05
+    salt: str = "nmt-split"
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.dev_fraction < 1.0 and 0.0 <= self.test_fraction < 1.0):
+            raise ValueError("dev_fraction and test_fraction must be in [0, 1)")
+        if self.dev_fraction + self.test_fraction >= 1.0:
+            raise ValueError("dev_fraction + test_fraction must be below 1")
+
+
+@dataclass(frozen=True)
+class SentencePieceConfig:
+    """Subword model trained on the train split (a single-machine step)."""
+
+    model_type: str = choice("unigram", ("unigram", "bpe"))
+    vocab_size: int = 8000
+    joint: bool = True
+    character_coverage: float = 1.0
+    byte_fallback: bool = False
+    user_defined_symbols: tuple[str, ...] = ()
+    max_sentences: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 8:
+            raise ValueError("vocab_size must be at least 8")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Everything the preprocessing stage needs, and nothing else."""
+
+    source_lang: str = "src"
+    target_lang: str = "tgt"
+    inputs: tuple[InputConfig, ...] = ()
+    cleaning: CleaningConfig = field(default_factory=CleaningConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    sentencepiece: SentencePieceConfig = field(default_factory=SentencePieceConfig)
+    num_shards: int = 4
+    beam_args: tuple[str, ...] = ("--runner=FnApiRunner",)
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise ValueError("'inputs' must list at least one corpus")
+        names = [i.name for i in self.inputs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"input names must be unique, got {names}")
+        if self.num_shards < 1:
+            raise ValueError("num_shards must be >= 1")

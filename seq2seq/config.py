@@ -1,0 +1,166 @@
+"""Experiment configuration: one YAML file, loaded once into frozen, typed sections.
+
+Each stage receives only its own section: ``data`` goes to preprocessing,
+``model`` and ``train`` to training, ``decode`` to decoding, ``evaluate`` and
+``export`` to their stages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.config import PreprocessConfig
+from seq2seq.config_fields import ConfigError, build_section, choice
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Encoder-decoder architecture."""
+
+    cell: str = choice("lstm", ("lstm", "gru"))
+    embedding_size: int = 256
+    units: int = 256
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    decoder_layers: int = 1
+    attention: str = choice("luong", ("luong", "bahdanau"))
+    luong_score: str = choice("general", ("general", "dot"))
+    input_feeding: bool = True
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("embedding_size", "units", "encoder_layers", "decoder_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("dropout must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, batching and checkpointing."""
+
+    batch_size: int = 64
+    max_length: int = 100
+    epochs: int = 10
+    max_steps: int = 0
+    learning_rate: float = 1e-3
+    warmup_steps: int = 0
+    clip_norm: float = 5.0
+    label_smoothing: float = 0.1
+    shuffle_buffer: int = 20000
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_length < 1 or self.epochs < 1:
+            raise ValueError("batch_size, max_length and epochs must be >= 1")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError("label_smoothing must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """How translations are searched for (also the export's defaults)."""
+
+    strategy: str = choice("greedy", ("greedy", "beam"))
+    beam_size: int = 5
+    length_penalty: float = 0.6
+    max_length_a: float = 1.5
+    max_length_b: int = 10
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.beam_size < 1 or self.batch_size < 1:
+            raise ValueError("beam_size and batch_size must be >= 1")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Scoring of the test split with sacrebleu."""
+
+    tokenize: str = choice("13a", ("13a", "intl", "none", "char", "zh", "ja-mecab", "flores200"))
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """The versioned SavedModel for TensorFlow Serving."""
+
+    base_dir: str = "serving/models"
+    max_input_length: int = 200
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: its name, where artifacts go, and one section per stage."""
+
+    experiment: str
+    data: PreprocessConfig
+    run_root: str = "runs"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        """``runs/<experiment>/``: every artifact of this experiment but the export."""
+        return Path(self.run_root) / self.experiment
+
+    @property
+    def export_dir(self) -> Path:
+        """``serving/models/<experiment>/``: the base path holding integer versions."""
+        return Path(self.export.base_dir) / self.experiment
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one ``section.key=value`` override (value parsed as YAML) to ``raw`` in place."""
+    path, sep, text = assignment.partition("=")
+    if not sep or not path:
+        raise ConfigError(f"--set {assignment!r}: expected section.key=value")
+    keys = path.split(".")
+    node = raw
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {key!r} is not a section")
+        node = child
+    try:
+        node[keys[-1]] = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {assignment!r}: value is not valid YAML: {err}") from err
+
+
+def load_config(path: str | Path, overrides: tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read, override and validate an experiment config; raises ``ConfigError`` naming the file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config file: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} malformed YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at top level")
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    try:
+        return build_section(ExperimentConfig, raw, "")
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def to_dict(config: ExperimentConfig) -> dict[str, Any]:
+    """The resolved config as plain data (for run directories and export assets)."""
+    return dataclasses.asdict(config)

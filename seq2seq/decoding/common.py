@@ -1,0 +1,73 @@
+"""What every search strategy shares: the step interface, length limits and the result type."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+import tensorflow as tf
+
+from seq2seq.layers.decoder import Memory, State
+from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
+
+NEG_INF = -1e9
+
+
+class StepModel(Protocol):
+    """What a search needs from a model: encode once, then step the decoder."""
+
+    def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[Memory, State]: ...
+
+    def step(
+        self, token_ids: tf.Tensor, state: State, memory: Memory
+    ) -> tuple[tf.Tensor, State, tf.Tensor]: ...
+
+
+class SearchResult(NamedTuple):
+    """Search output for a batch of ``B`` sources and ``N`` hypotheses each.
+
+    ``ids [B, N, T]`` hold target pieces, padded with 0 after each hypothesis;
+    ``lengths [B, N]`` count pieces before the end-of-sentence; ``scores [B, N]``
+    are summed log-probabilities (beam search ranks by the length-normalised
+    score, returned in ``normalized [B, N]``). Hypotheses are best first.
+    """
+
+    ids: tf.Tensor
+    lengths: tf.Tensor
+    scores: tf.Tensor
+    normalized: tf.Tensor
+
+
+def max_output_lengths(
+    source_ids: tf.Tensor, a: tf.Tensor | float, b: tf.Tensor | int
+) -> tf.Tensor:
+    """Per-sentence output limit ``[B]`` = ``a * source_length + b`` (at least 1)."""
+    source_lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, 0), tf.float32), axis=1)
+    limits = tf.cast(a, tf.float32) * source_lengths + tf.cast(b, tf.float32)
+    return tf.maximum(tf.cast(tf.math.ceil(limits), tf.int32), 1)
+
+
+def gnmt_length_penalty(lengths: tf.Tensor, alpha: tf.Tensor | float) -> tf.Tensor:
+    """GNMT's ``((5 + length) / 6) ** alpha`` (Wu et al., 2016)."""
+    return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, tf.cast(alpha, tf.float32))
+
+
+def step_log_probs(logits: tf.Tensor, must_end: tf.Tensor) -> tf.Tensor:
+    """Float32 log-probabilities ``[N, V]`` of the next piece, never padding or BOS;
+    rows where ``must_end [N]`` is true may only choose EOS."""
+    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+    vocab = tf.shape(log_probs)[-1]
+    banned = tf.reduce_sum(tf.one_hot([PAD_ID, BOS_ID], vocab), axis=0) * NEG_INF
+    eos_only = tf.one_hot(EOS_ID, vocab, on_value=0.0, off_value=NEG_INF)
+    return tf.where(must_end[:, tf.newaxis], log_probs + eos_only, log_probs + banned)
+
+
+def trim_after_eos(ids: tf.Tensor, eos_id: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Zero every position from the first EOS on; return ids and lengths before EOS.
+
+    ``ids [..., T]`` -> ``(ids [..., T], lengths [...])``.
+    """
+    is_eos = tf.equal(ids, eos_id)
+    seen = tf.cumsum(tf.cast(is_eos, tf.int32), axis=-1)
+    keep = tf.logical_and(tf.equal(seen, 0), tf.not_equal(ids, 0))
+    lengths = tf.reduce_sum(tf.cast(keep, tf.int32), axis=-1)
+    return tf.where(keep, ids, tf.zeros_like(ids)), lengths

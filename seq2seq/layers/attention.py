@@ -1,0 +1,92 @@
+"""Attention scores over encoder memory: Luong (dot, general) and Bahdanau (additive).
+
+Both layers split the work in two: ``prepare_keys`` projects the memory once
+per source batch, ``call`` scores one decoder query against those keys.
+Shapes: memory ``[B, S, D_mem]``, keys ``[B, S, D_key]``, query ``[B, D_q]``,
+mask ``[B, S]`` (True on real tokens); outputs context ``[B, D_mem]`` and
+weights ``[B, S]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+
+def _attend(scores: tf.Tensor, values: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Masked softmax over ``scores [B, S]`` and the weighted sum of ``values [B, S, D]``."""
+    scores = tf.where(mask, scores, tf.cast(scores.dtype.min, scores.dtype))
+    weights = tf.nn.softmax(scores, axis=-1)
+    context = tf.einsum("bs,bsd->bd", weights, values)
+    return context, weights
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class LuongAttention(keras.layers.Layer):
+    """Multiplicative attention: ``score = q . m`` (dot) or ``q . W m`` (general)."""
+
+    def __init__(self, units: int, score: str = "general", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if score not in ("dot", "general"):
+            raise ValueError(f"score must be 'dot' or 'general', got {score!r}")
+        self.units = units
+        self.score = score
+        self.key_projection = (
+            keras.layers.Dense(units, use_bias=False, name="key_projection")
+            if score == "general"
+            else None
+        )
+
+    def prepare_keys(self, memory: tf.Tensor) -> tf.Tensor:
+        """Keys ``[B, S, units]`` from memory ``[B, S, D_mem]``, computed once per batch."""
+        if self.key_projection is None:
+            return memory
+        return self.key_projection(memory)
+
+    def call(
+        self, query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Context ``[B, D_mem]`` and weights ``[B, S]`` for query ``[B, units]``."""
+        scores = tf.einsum("bd,bsd->bs", query, keys)
+        return _attend(scores, values, mask)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units, "score": self.score}
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class BahdanauAttention(keras.layers.Layer):
+    """Additive attention: ``score = v . tanh(W_q q + W_k m)``."""
+
+    def __init__(self, units: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+        self.key_projection = keras.layers.Dense(units, use_bias=False, name="key_projection")
+        self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection")
+        self.energy = keras.layers.Dense(1, use_bias=False, name="energy")
+
+    def prepare_keys(self, memory: tf.Tensor) -> tf.Tensor:
+        """Keys ``[B, S, units]`` (``W_k m``), computed once per batch."""
+        return self.key_projection(memory)
+
+    def call(
+        self, query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Context ``[B, D_mem]`` and weights ``[B, S]`` for query ``[B, D_q]``."""
+        projected = self.query_projection(query)[:, tf.newaxis, :]
+        scores = tf.squeeze(self.energy(tf.tanh(keys + projected)), axis=-1)
+        return _attend(scores, values, mask)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units}
+
+
+def make_attention(kind: str, units: int, luong_score: str = "general") -> keras.layers.Layer:
+    """The attention layer named ``kind`` (``luong`` or ``bahdanau``)."""
+    if kind == "luong":
+        return LuongAttention(units, score=luong_score, name="attention")
+    if kind == "bahdanau":
+        return BahdanauAttention(units, name="attention")
+    raise ValueError(f"unknown attention {kind!r}; valid options: luong, bahdanau")

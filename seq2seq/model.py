@@ -1,0 +1,131 @@
+"""The encoder-decoder model and how it is built from the ``model`` config section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from seq2seq.config import ModelConfig
+from seq2seq.layers.decoder import Decoder, Memory, State
+from seq2seq.layers.encoder import Encoder
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class Seq2Seq(keras.Model):
+    """Bidirectional RNN encoder + attentional RNN decoder.
+
+    ``call((source_ids [B, S], target_in [B, T]))`` returns teacher-forced
+    logits ``[B, T, V_tgt]``; ``encode`` and ``decoder.step`` serve search.
+    """
+
+    def __init__(
+        self,
+        source_vocab_size: int,
+        target_vocab_size: int,
+        cell: str = "lstm",
+        embedding_size: int = 256,
+        units: int = 256,
+        encoder_layers: int = 1,
+        bidirectional: bool = True,
+        decoder_layers: int = 1,
+        attention: str = "luong",
+        luong_score: str = "general",
+        input_feeding: bool = True,
+        dropout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if luong_score == "dot" and attention == "luong" and bidirectional:
+            raise ValueError(
+                "luong_score 'dot' needs encoder outputs of the decoder's size; "
+                "use luong_score 'general' or bidirectional false"
+            )
+        self.source_vocab_size = source_vocab_size
+        self.target_vocab_size = target_vocab_size
+        self._settings = {
+            "cell": cell,
+            "embedding_size": embedding_size,
+            "units": units,
+            "encoder_layers": encoder_layers,
+            "bidirectional": bidirectional,
+            "decoder_layers": decoder_layers,
+            "attention": attention,
+            "luong_score": luong_score,
+            "input_feeding": input_feeding,
+            "dropout": dropout,
+        }
+        self.encoder = Encoder(
+            source_vocab_size,
+            embedding_size,
+            units,
+            cell=cell,
+            num_layers=encoder_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            name="encoder",
+        )
+        self.decoder = Decoder(
+            target_vocab_size,
+            embedding_size,
+            units,
+            cell=cell,
+            num_layers=decoder_layers,
+            attention=attention,
+            luong_score=luong_score,
+            input_feeding=input_feeding,
+            dropout=dropout,
+            name="decoder",
+        )
+
+    @classmethod
+    def from_section(
+        cls, config: ModelConfig, source_vocab_size: int, target_vocab_size: int
+    ) -> Seq2Seq:
+        """Build the model a ``model`` config section describes."""
+        return cls(
+            source_vocab_size,
+            target_vocab_size,
+            cell=config.cell,
+            embedding_size=config.embedding_size,
+            units=config.units,
+            encoder_layers=config.encoder_layers,
+            bidirectional=config.bidirectional,
+            decoder_layers=config.decoder_layers,
+            attention=config.attention,
+            luong_score=config.luong_score,
+            input_feeding=config.input_feeding,
+            dropout=config.dropout,
+        )
+
+    def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[Memory, State]:
+        """Memory and initial decoder state for source ids ``[B, S]``."""
+        memory, mask, final = self.encoder(source_ids, training=training)
+        return self.decoder.prepare(memory, mask, final)
+
+    def step(
+        self, token_ids: tf.Tensor, state: State, memory: Memory
+    ) -> tuple[tf.Tensor, State, tf.Tensor]:
+        """One decoder step: logits ``[B, V]``, new state, attention weights ``[B, S]``."""
+        return self.decoder.step(token_ids, state, memory)
+
+    def call(self, inputs: tuple[tf.Tensor, tf.Tensor], training: bool = False) -> tf.Tensor:
+        source_ids, target_in = inputs
+        memory, state = self.encode(source_ids, training=training)
+        return self.decoder(target_in, memory, state, training=training)
+
+    def build_variables(self) -> None:
+        """Create every variable by running one tiny batch through the model."""
+        ids = tf.constant([[4, EOS_ID]], dtype=tf.int32)
+        self((ids, tf.constant([[BOS_ID, 4]], dtype=tf.int32)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "source_vocab_size": self.source_vocab_size,
+            "target_vocab_size": self.target_vocab_size,
+            **self._settings,
+        }

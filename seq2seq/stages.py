@@ -1,0 +1,98 @@
+"""The four stages of an experiment, each handed only its own config sections."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.preprocess import run_preprocess
+from seq2seq.artifacts import RunLayout
+from seq2seq.config import ExperimentConfig, to_dict
+from seq2seq.evaluation import evaluate
+from seq2seq.export import export_translator
+from seq2seq.training import Trainer, TrainResult, restore_best
+from seq2seq.translator import TextNormalization, Translator
+
+log = logging.getLogger("seq2seq")
+STAGES = ("preprocess", "train", "evaluate", "export")
+
+
+def _layout(config: ExperimentConfig) -> RunLayout:
+    layout = RunLayout(config.run_dir)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.config_copy.write_text(
+        yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    return layout
+
+
+def preprocess(config: ExperimentConfig) -> dict[str, Any]:
+    """Clean, split, train SentencePiece and encode to TFRecords (Apache Beam)."""
+    return run_preprocess(config.data, _layout(config).data)
+
+
+def train(config: ExperimentConfig) -> TrainResult:
+    """Train (or resume training) the model; the best weights by dev loss are kept."""
+    result = Trainer(config.model, config.train, _layout(config)).train()
+    log.info("training done: %s", result)
+    return result
+
+
+def load_translator(config: ExperimentConfig) -> Translator:
+    """The best model of a trained run with its tokenizers and decoding defaults."""
+    layout = RunLayout(config.run_dir)
+    model = restore_best(config.model, layout)
+    normalization = TextNormalization(
+        config.data.cleaning.unicode_form, config.data.cleaning.unescape_html
+    )
+    return Translator(
+        model,
+        layout.source_spm.read_bytes(),
+        layout.target_spm.read_bytes(),
+        config.decode,
+        normalization,
+        config.export.max_input_length,
+    )
+
+
+def evaluate_stage(config: ExperimentConfig) -> dict[str, Any]:
+    """Translate the test split and write ``eval/report.json``."""
+    layout = _layout(config)
+    lang_src, lang_tgt = config.data.source_lang, config.data.target_lang
+    return evaluate(
+        load_translator(config),
+        layout.split_text("test", lang_src),
+        layout.split_text("test", lang_tgt),
+        layout.eval_dir,
+        config.evaluate,
+        config.decode.batch_size,
+    )
+
+
+def export(config: ExperimentConfig) -> Path:
+    """Export the next SavedModel version under ``serving/models/<experiment>/``."""
+    layout = _layout(config)
+    assets = {
+        "config.yaml": layout.config_copy,
+        "source.model": layout.source_spm,
+        "target.model": layout.target_spm,
+    }
+    metadata = {
+        "experiment": config.experiment,
+        "source_lang": config.data.source_lang,
+        "target_lang": config.data.target_lang,
+    }
+    path = export_translator(load_translator(config), config.export_dir, assets, metadata)
+    log.info("exported %s", path)
+    return path
+
+
+def run_all(config: ExperimentConfig) -> None:
+    """Every stage in order."""
+    preprocess(config)
+    train(config)
+    evaluate_stage(config)
+    export(config)

@@ -1,0 +1,145 @@
+"""Raw text in, translations out, entirely in the TensorFlow graph.
+
+``Translator`` is the one place where text becomes ids: normalisation,
+SentencePiece (tensorflow-text), truncation, search and detokenisation. The
+same module translates during evaluation and is what the export saves, so
+the served model behaves exactly like the evaluated one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from seq2seq.config import DecodeConfig
+from seq2seq.decoding.beam import beam_search
+from seq2seq.decoding.common import SearchResult, max_output_lengths
+from seq2seq.decoding.greedy import greedy_search
+from seq2seq.model import EOS_ID, Seq2Seq
+
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"))
+_TEXT = tf.TensorSpec([None], tf.string, name="text")
+_OPTIONS = (
+    tf.TensorSpec([], tf.int32, name="beam_size"),
+    tf.TensorSpec([], tf.float32, name="alpha"),
+    tf.TensorSpec([], tf.float32, name="max_length_a"),
+    tf.TensorSpec([], tf.int32, name="max_length_b"),
+)
+
+
+@dataclass(frozen=True)
+class TextNormalization:
+    """The preprocessing normalisations that must also apply to served input."""
+
+    unicode_form: str = "NFC"
+    unescape_html: bool = True
+
+
+class Translator(tf.Module):
+    """A trained model with its tokenizers and search, as ``tf.function`` endpoints."""
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        source_spm: bytes,
+        target_spm: bytes,
+        decode: DecodeConfig,
+        normalization: TextNormalization,
+        max_input_length: int,
+    ) -> None:
+        super().__init__(name="translator")
+        self.model = model
+        self.source_tokenizer = tf_text.SentencepieceTokenizer(model=source_spm, out_type=tf.int32)
+        self.target_tokenizer = tf_text.SentencepieceTokenizer(model=target_spm, out_type=tf.int32)
+        self.normalization = normalization
+        self.max_input_length = max_input_length
+        beam = decode.beam_size if decode.strategy == "beam" else 1
+        self.default_beam_size = tf.Variable(beam, trainable=False, name="beam_size")
+        self.default_alpha = tf.Variable(decode.length_penalty, trainable=False, name="alpha")
+        self.default_a = tf.Variable(decode.max_length_a, trainable=False, name="max_length_a")
+        self.default_b = tf.Variable(decode.max_length_b, trainable=False, name="max_length_b")
+
+    def normalize(self, texts: tf.Tensor) -> tf.Tensor:
+        """The cleaning step's normalisation of raw strings ``[B]``."""
+        if self.normalization.unicode_form != "none":
+            texts = tf_text.normalize_utf8(texts, self.normalization.unicode_form)
+        if self.normalization.unescape_html:
+            for entity, char in _ENTITIES:
+                texts = tf.strings.regex_replace(texts, entity, char)
+            texts = tf.strings.regex_replace(texts, "&amp;", "&")
+        texts = tf.strings.regex_replace(texts, r"\s+", " ")
+        return tf.strings.strip(texts)
+
+    def source_ids(self, texts: tf.Tensor) -> tf.Tensor:
+        """Padded source ids ``[B, S]`` with EOS, truncated to the maximum input length."""
+        pieces = self.source_tokenizer.tokenize(texts)[:, : self.max_input_length - 1]
+        eos = tf.fill([pieces.nrows(), 1], EOS_ID)
+        ids = tf.concat([pieces, tf.RaggedTensor.from_tensor(eos)], axis=1)
+        return ids.to_tensor(default_value=0)
+
+    def _search(
+        self, ids: tf.Tensor, beam_size: tf.Tensor, alpha: tf.Tensor, a: tf.Tensor, b: tf.Tensor
+    ) -> SearchResult:
+        limits = max_output_lengths(ids, a, b)
+        return tf.cond(  # type: ignore[no-any-return]
+            beam_size <= 1,
+            lambda: greedy_search(self.model, ids, limits),
+            lambda: beam_search(self.model, ids, limits, beam_size, alpha),
+        )
+
+    def _nbest(self, texts: tf.Tensor, *options: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Translations and scores ``[B, N]``, best first; empty inputs give empty outputs."""
+        normalized = self.normalize(texts)
+        result = self._search(self.source_ids(normalized), *options)
+        shape = tf.shape(result.ids)
+        flat_ids = tf.reshape(result.ids, [shape[0] * shape[1], shape[2]])
+        flat_lengths = tf.reshape(result.lengths, [-1])
+        ragged = tf.RaggedTensor.from_tensor(flat_ids, lengths=flat_lengths)
+        words = tf.reshape(self.target_tokenizer.detokenize(ragged), shape[:2])
+        empty = tf.equal(tf.strings.length(normalized), 0)[:, tf.newaxis]
+        return {
+            "translations": tf.where(empty, tf.constant(""), words),
+            "scores": tf.where(empty, tf.zeros_like(result.scores), result.scores),
+        }
+
+    def _defaults(self) -> tuple[tf.Tensor, ...]:
+        return (
+            tf.convert_to_tensor(self.default_beam_size),
+            tf.convert_to_tensor(self.default_alpha),
+            tf.convert_to_tensor(self.default_a),
+            tf.convert_to_tensor(self.default_b),
+        )
+
+    @tf.function(input_signature=[_TEXT])
+    def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Best translation ``[B]`` and its log-probability ``[B]``, with the default options."""
+        best = self._nbest(text, *self._defaults())
+        return {"translations": best["translations"][:, 0], "scores": best["scores"][:, 0]}
+
+    @tf.function(input_signature=[_TEXT, *_OPTIONS])
+    def translate_with_options(
+        self,
+        text: tf.Tensor,
+        beam_size: tf.Tensor,
+        alpha: tf.Tensor,
+        max_length_a: tf.Tensor,
+        max_length_b: tf.Tensor,
+    ) -> dict[str, Any]:
+        """Like ``translate`` with explicit beam size, alpha and length limit ``a * len + b``."""
+        best = self._nbest(text, beam_size, alpha, max_length_a, max_length_b)
+        return {"translations": best["translations"][:, 0], "scores": best["scores"][:, 0]}
+
+    @tf.function(input_signature=[_TEXT, *_OPTIONS])
+    def nbest(
+        self,
+        text: tf.Tensor,
+        beam_size: tf.Tensor,
+        alpha: tf.Tensor,
+        max_length_a: tf.Tensor,
+        max_length_b: tf.Tensor,
+    ) -> dict[str, tf.Tensor]:
+        """All ``beam_size`` hypotheses per input, ``[B, K]`` strings and scores."""
+        return self._nbest(text, beam_size, alpha, max_length_a, max_length_b)

@@ -1,0 +1,107 @@
+"""Translate text with an exported model: ``python -m serving.translate --model DIR``.
+
+Needs only TensorFlow and tensorflow-text (which registers the SentencePiece
+ops the graph uses); it never imports the training code. Reads stdin or
+``--input``, writes one translation per line to stdout or ``--output``; empty
+lines stay empty, in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from serving.batching import translate_stream
+
+
+def resolve_version(model_dir: Path, version: int | None) -> Path:
+    """The folder of ``version`` under ``model_dir``, or of the highest version."""
+    if version is not None:
+        path = model_dir / str(version)
+        if not (path / "saved_model.pb").exists():
+            raise FileNotFoundError(f"{path}: no SavedModel for version {version}")
+        return path
+    versions = sorted(int(p.name) for p in model_dir.glob("*") if p.name.isdigit() and p.is_dir())
+    if not versions:
+        raise FileNotFoundError(f"{model_dir}: no version folders (1, 2, ...) found")
+    return model_dir / str(versions[-1])
+
+
+def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
+    """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
+
+    loaded = tf.saved_model.load(str(path))
+    if options:
+        signature = loaded.signatures["translate_with_options"]
+        extra = {
+            "beam_size": tf.constant(options["beam_size"], tf.int32),
+            "alpha": tf.constant(options["alpha"], tf.float32),
+            "max_length_a": tf.constant(options["max_length_a"], tf.float32),
+            "max_length_b": tf.constant(options["max_length_b"], tf.int32),
+        }
+    else:
+        signature, extra = loaded.signatures["serving_default"], {}
+
+    def translate(batch: list[str]) -> list[str]:
+        result = signature(text=tf.constant(batch), **extra)
+        return [t.decode("utf-8") for t in result["translations"].numpy()]
+
+    translate.loaded = loaded  # type: ignore[attr-defined]  # keeps the model alive
+    return translate
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m serving.translate", description=__doc__)
+    parser.add_argument("--model", type=Path, required=True, help="serving/models/<experiment>")
+    parser.add_argument("--version", type=int, help="version folder (default: the latest)")
+    parser.add_argument("--input", type=Path, help="input file (default: stdin)")
+    parser.add_argument("--output", type=Path, help="output file (default: stdout)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--beam-size", type=int, help="override the exported default")
+    parser.add_argument("--alpha", type=float, default=0.6, help="length penalty (with beam)")
+    parser.add_argument("--max-length-a", type=float, default=1.5)
+    parser.add_argument("--max-length-b", type=int, default=10)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Translate stdin or ``--input`` line by line; exit status 2 on user errors."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    options = None
+    if args.beam_size is not None:
+        options = {
+            "beam_size": args.beam_size,
+            "alpha": args.alpha,
+            "max_length_a": args.max_length_a,
+            "max_length_b": args.max_length_b,
+        }
+    try:
+        translate = load_translate_fn(resolve_version(args.model, args.version), options)
+        source = args.input.open(encoding="utf-8") if args.input else sys.stdin
+    except (FileNotFoundError, OSError) as err:
+        print(f"serving.translate: error: {err}", file=sys.stderr)
+        return 2
+    sink = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        stream = translate_stream(
+            translate, source, args.batch_size, progress=args.output is not None
+        )
+        for line in stream:
+            sink.write(line + "\n")
+    finally:
+        if args.input:
+            source.close()
+        if args.output:
+            sink.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

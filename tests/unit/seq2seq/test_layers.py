@@ -1,0 +1,106 @@
+"""Model layers: shapes, masking and ``get_config`` round trips for every option."""
+
+from __future__ import annotations
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seq2seq.layers.attention import BahdanauAttention, LuongAttention
+from seq2seq.layers.decoder import Decoder
+from seq2seq.layers.encoder import Encoder
+from seq2seq.model import Seq2Seq
+
+SOURCE = tf.constant([[5, 6, 7, 3], [8, 3, 0, 0]])
+TARGET_IN = tf.constant([[2, 9, 10], [2, 11, 0]])
+
+
+def tiny(**options: object) -> Seq2Seq:
+    keras.utils.set_random_seed(0)
+    settings = {"embedding_size": 8, "units": 12, **options}
+    model = Seq2Seq(20, 24, **settings)  # type: ignore[arg-type]
+    model.build_variables()
+    return model
+
+
+OPTIONS = [
+    *itertools.product(["lstm", "gru"], ["luong", "bahdanau"], [True, False], [True], [1]),
+    ("lstm", "luong", True, False, 2),
+    ("gru", "bahdanau", False, True, 3),
+]
+
+
+@pytest.mark.parametrize(("cell", "attention", "bidirectional", "input_feeding", "layers"), OPTIONS)
+def test_shapes_for_every_option(
+    cell: str, attention: str, bidirectional: bool, input_feeding: bool, layers: int
+) -> None:
+    model = tiny(
+        cell=cell,
+        attention=attention,
+        bidirectional=bidirectional,
+        input_feeding=input_feeding,
+        encoder_layers=layers,
+        decoder_layers=layers,
+    )
+    logits = model((SOURCE, TARGET_IN), training=True)
+    assert logits.shape == (2, 3, 24)
+    memory, state = model.encode(SOURCE)
+    _keys, values, mask = memory
+    assert values.shape == (2, 4, 24 if bidirectional else 12)
+    assert mask.numpy().tolist() == [[True] * 4, [True, True, False, False]]
+    per_layer = 2 if cell == "lstm" else 1
+    assert len(state) == per_layer * layers + 1
+    step_logits, new_state, weights = model.step(tf.constant([2, 2]), state, memory)
+    assert step_logits.shape == (2, 24)
+    np.testing.assert_allclose(weights.numpy().sum(axis=1), 1.0, rtol=1e-5)
+    assert np.all(weights.numpy()[1, 2:] == 0.0)
+    assert len(new_state) == len(state)
+
+
+def test_source_padding_does_not_change_outputs() -> None:
+    model = tiny()
+    short = model((tf.constant([[8, 3]]), tf.constant([[2, 11]])))
+    padded = model((tf.constant([[8, 3, 0, 0, 0]]), tf.constant([[2, 11]])))
+    np.testing.assert_allclose(short.numpy(), padded.numpy(), atol=1e-5)
+
+
+def test_teacher_forcing_equals_step_by_step() -> None:
+    model = tiny(cell="gru", attention="bahdanau")
+    logits = model((SOURCE, TARGET_IN)).numpy()
+    memory, state = model.encode(SOURCE)
+    for t in range(TARGET_IN.shape[1]):
+        step_logits, state, _ = model.step(TARGET_IN[:, t], state, memory)
+        np.testing.assert_allclose(step_logits.numpy(), logits[:, t], atol=1e-5)
+
+
+def test_dot_score_needs_matching_sizes() -> None:
+    with pytest.raises(ValueError, match="luong_score 'dot'"):
+        Seq2Seq(10, 10, luong_score="dot", bidirectional=True)
+    tiny(luong_score="dot", bidirectional=False)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        LuongAttention(6, score="dot"),
+        BahdanauAttention(5),
+        Encoder(10, 4, 6, cell="gru", num_layers=2, bidirectional=False, dropout=0.1),
+        Decoder(11, 4, 6, cell="lstm", num_layers=2, attention="bahdanau", input_feeding=False),
+    ],
+)
+def test_layers_round_trip_through_get_config(layer: keras.layers.Layer) -> None:
+    config = layer.get_config()
+    assert type(layer).from_config(config).get_config() == config
+
+
+def test_model_round_trips_through_get_config() -> None:
+    model = tiny(cell="gru", decoder_layers=2)
+    clone = Seq2Seq.from_config(model.get_config())
+    clone.build_variables()
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        clone((SOURCE, TARGET_IN)).numpy(), model((SOURCE, TARGET_IN)).numpy(), atol=1e-6
+    )
