@@ -1,0 +1,87 @@
+"""The whole pipeline through the ``nmt`` command, then serving from the export alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NMT = [sys.executable, "-m", "seq2seq.cli"]
+SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
+
+
+def run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        args, cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+@pytest.mark.slow
+def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
+    config = REPO / "configs" / "tiny.yaml"
+    result = run([*NMT, "run", str(config)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "tiny"
+    stats = json.loads((run_dir / "data" / "stats.json").read_text())
+    assert stats["corpora"]["sample"]["input"] == 400
+    report = json.loads((run_dir / "eval" / "report.json").read_text())
+    for key in ("bleu", "chrf", "ter", "bleu_signature", "chrf_signature", "ter_signature"):
+        assert key in report
+    assert report["sentences"] == stats["splits"]["test"]
+    assert Path(report["hypotheses"]).exists()
+    export = tmp_path / "serving" / "models" / "tiny" / "1"
+    assert (export / "saved_model.pb").exists()
+    assert (export / "assets.extra" / "metadata.json").exists()
+
+    shutil.rmtree(run_dir)
+    served = run(
+        [sys.executable, "-m", "serving.translate", "--model", "serving/models/tiny"],
+        cwd=tmp_path,
+        stdin="\n".join(SENTENCES) + "\n",
+    )
+    assert served.returncode == 0, served.stderr[-3000:]
+    lines = served.stdout.split("\n")
+    assert len(lines) == len(SENTENCES) + 1 and lines[-1] == ""
+    assert lines[1] == ""
+    assert lines[0].strip() and lines[2].strip()
+
+    # Without the run directory there is nothing left to export from: a user error.
+    again = run([*NMT, "export", str(config)], cwd=tmp_path)
+    assert again.returncode == 2 and "run preprocess first" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "absent.yaml"], "absent.yaml: config file not found"),
+        (["train", "configs/tiny.yaml", "--set", "model.cell=rnn"], "valid options: lstm, gru"),
+        (["preprocess", "configs/tiny.yaml", "--set", "modle.x=1"], "unknown key(s) 'modle'"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = run([*NMT, *args], cwd=REPO)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("nmt: error:")]
+    assert len(lines) == 1 and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_corpus_path_is_a_user_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "experiment: x\n"
+        "data:\n"
+        "  inputs:\n"
+        "    - {name: c, format: aligned, source: nowhere.en, target: nowhere.de}\n",
+        encoding="utf-8",
+    )
+    result = run([*NMT, "preprocess", str(config)], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nowhere.en" in result.stderr and "Traceback" not in result.stderr
