@@ -12,6 +12,37 @@ from pathlib import Path
 COMMANDS = ("run", "preprocess", "train", "evaluate", "export")
 
 
+def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
+    """Options of ``nmt evaluate``: what to translate, with which model, against what."""
+    cmd.add_argument("--src", type=Path, help="source file to translate (default: the test split)")
+    cmd.add_argument(
+        "--ref",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="reference file for --src (repeatable for several references)",
+    )
+    cmd.add_argument(
+        "--model",
+        type=Path,
+        metavar="DIR",
+        help="exported SavedModel serving/models/NAME[/VERSION] instead of the run's checkpoint",
+    )
+    cmd.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="HYP_FILE",
+        help="a baseline system's output on the same source, for paired significance tests",
+    )
+    cmd.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="report folder (default: runs/<experiment>/eval[/<source>_<model>])",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nmt", description="Neural machine translation: preprocess, train, evaluate, export."
@@ -21,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         "run": "all stages in order",
         "preprocess": "clean, split, train SentencePiece, write TFRecords (Apache Beam)",
         "train": "train or resume the model",
-        "evaluate": "translate the test split and score it with sacrebleu",
+        "evaluate": "translate and score with sacrebleu; write report.json and report.md",
         "export": "write a versioned SavedModel under serving/models/<experiment>/",
     }
     for name in COMMANDS:
@@ -35,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="SECTION.KEY=VALUE",
             help="override a config value (repeatable), e.g. --set train.epochs=2",
         )
+    _add_evaluate_arguments(sub.choices["evaluate"])
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -57,9 +89,11 @@ def _dispatch(args: argparse.Namespace) -> None:
         "run": stages.run_all,
         "preprocess": stages.preprocess,
         "train": stages.train,
-        "evaluate": stages.evaluate_stage,
         "export": stages.export,
     }
+    if args.command == "evaluate":
+        stages.evaluate_stage(config, args.src, args.ref, args.model, args.baseline, args.out)
+        return
     actions[args.command](config)
 
 
@@ -71,10 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     from pipeline.errors import CorpusError
     from seq2seq.config_fields import ConfigError
+    from seq2seq.evaluation_inputs import EvaluationError
 
     try:
         _dispatch(args)
-    except (ConfigError, CorpusError, FileNotFoundError) as err:
+    except (ConfigError, CorpusError, EvaluationError, FileNotFoundError) as err:
         print(f"nmt: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

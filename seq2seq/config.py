@@ -32,6 +32,8 @@ class ModelConfig:
     luong_score: str = choice("general", ("general", "dot"))
     input_feeding: bool = True
     dropout: float = 0.2
+    tie_target_embeddings: bool = False
+    share_embeddings: bool = False
 
     def __post_init__(self) -> None:
         for name in ("embedding_size", "units", "encoder_layers", "decoder_layers"):
@@ -81,11 +83,42 @@ class DecodeConfig:
             raise ValueError("beam_size and batch_size must be >= 1")
 
 
+BLEU_TOKENIZERS = ("13a", "intl", "none", "char", "zh", "ja-mecab", "flores200")
+
+
+@dataclass(frozen=True)
+class BleuVariant:
+    """An extra, tokenized BLEU for comparison with older papers (not comparable with default)."""
+
+    tokenize: str = choice("intl", BLEU_TOKENIZERS)
+    lowercase: bool = False
+
+
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """Scoring of the test split with sacrebleu."""
+    """Scoring with sacrebleu: metrics, bootstrap intervals, paired tests and report contents."""
 
-    tokenize: str = choice("13a", ("13a", "intl", "none", "char", "zh", "ja-mecab", "flores200"))
+    tokenize: str = choice("13a", BLEU_TOKENIZERS)
+    extra_bleu: tuple[BleuVariant, ...] = ()
+    bootstrap: int = 1000
+    seed: int = 12345
+    paired_test: str = choice("bs", ("bs", "ar"))
+    paired_samples: int = 0
+    length_buckets: tuple[int, ...] = (10, 20, 30, 40)
+    samples: int = 20
+    extremes: int = 5
+    heatmaps: int = 3
+
+    def __post_init__(self) -> None:
+        if self.bootstrap < 0 or self.bootstrap == 1 or self.paired_samples < 0:
+            raise ValueError("bootstrap must be 0 (off) or >= 2; paired_samples must be >= 0")
+        if self.seed < 1:
+            raise ValueError("seed must be >= 1 (sacrebleu treats 0 as unseeded)")
+        if min(self.samples, self.extremes, self.heatmaps) < 0:
+            raise ValueError("samples, extremes and heatmaps must be >= 0")
+        edges = list(self.length_buckets)
+        if any(e < 1 for e in edges) or edges != sorted(set(edges)):
+            raise ValueError("length_buckets must be increasing positive word counts")
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,17 @@ class Seq2Seq(keras.Model):
         luong_score: str = "general",
         input_feeding: bool = True,
         dropout: float = 0.0,
+        tie_embeddings: bool = False,
+        share_embeddings: bool = False,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("name", "seq2seq")
         super().__init__(**kwargs)
+        if share_embeddings and source_vocab_size != target_vocab_size:
+            raise ValueError(
+                "share_embeddings needs one joint vocabulary "
+                f"(source {source_vocab_size} vs target {target_vocab_size} pieces)"
+            )
         if luong_score == "dot" and attention == "luong" and bidirectional:
             raise ValueError(
                 "luong_score 'dot' needs encoder outputs of the decoder's size; "
@@ -57,7 +65,14 @@ class Seq2Seq(keras.Model):
             "luong_score": luong_score,
             "input_feeding": input_feeding,
             "dropout": dropout,
+            "tie_embeddings": tie_embeddings,
+            "share_embeddings": share_embeddings,
         }
+        shared = (
+            keras.layers.Embedding(source_vocab_size, embedding_size, name="shared_embedding")
+            if share_embeddings
+            else None
+        )
         self.encoder = Encoder(
             source_vocab_size,
             embedding_size,
@@ -66,6 +81,7 @@ class Seq2Seq(keras.Model):
             num_layers=encoder_layers,
             bidirectional=bidirectional,
             dropout=dropout,
+            embedding=shared,
             name="encoder",
         )
         self.decoder = Decoder(
@@ -78,6 +94,8 @@ class Seq2Seq(keras.Model):
             luong_score=luong_score,
             input_feeding=input_feeding,
             dropout=dropout,
+            tie_embeddings=tie_embeddings,
+            embedding=shared,
             name="decoder",
         )
 
@@ -99,6 +117,8 @@ class Seq2Seq(keras.Model):
             luong_score=config.luong_score,
             input_feeding=config.input_feeding,
             dropout=config.dropout,
+            tie_embeddings=config.tie_target_embeddings,
+            share_embeddings=config.share_embeddings,
         )
 
     def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[Memory, State]:
@@ -111,6 +131,12 @@ class Seq2Seq(keras.Model):
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
         """One decoder step: logits ``[B, V]``, new state, attention weights ``[B, S]``."""
         return self.decoder.step(token_ids, state, memory)
+
+    def attention_weights(self, source_ids: tf.Tensor, target_in: tf.Tensor) -> tf.Tensor:
+        """Teacher-forced attention weights ``[B, T, S]`` of decoder inputs ``[B, T]``
+        (BOS + target) over source ids ``[B, S]``, in one graph loop."""
+        memory, state = self.encode(source_ids)
+        return self.decoder.attention_weights(target_in, memory, state)
 
     def call(self, inputs: tuple[tf.Tensor, tf.Tensor], training: bool = False) -> tf.Tensor:
         source_ids, target_in = inputs

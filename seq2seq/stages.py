@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import yaml
 from pipeline.preprocess import run_preprocess
 from seq2seq.artifacts import RunLayout
 from seq2seq.config import ExperimentConfig, to_dict
-from seq2seq.evaluation import evaluate
+from seq2seq.evaluation import EvaluationError, evaluate, read_inputs
+from seq2seq.evaluation_systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
 from seq2seq.training import Trainer, TrainResult, restore_best
 from seq2seq.translator import TextNormalization, Translator
@@ -58,17 +60,47 @@ def load_translator(config: ExperimentConfig) -> Translator:
     )
 
 
-def evaluate_stage(config: ExperimentConfig) -> dict[str, Any]:
-    """Translate the test split and write ``eval/report.json``."""
-    layout = _layout(config)
+def _eval_dir(layout: RunLayout, source: Path | None, model: Path | None) -> Path:
+    """``eval/`` for the test split with the checkpoint, else ``eval/<source>[_<model>]/``."""
+    parts = [source.name] if source is not None else []
+    if model is not None:
+        parts.append(f"{model.parent.name}-v{model.name}")
+    return layout.eval_dir.joinpath(*(["_".join(parts)] if parts else []))
+
+
+def evaluate_stage(
+    config: ExperimentConfig,
+    source: Path | None = None,
+    references: Sequence[Path] = (),
+    model: Path | None = None,
+    baseline: Path | None = None,
+    out_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Translate and score the test split, or ``source`` against ``references``, with the run's
+    checkpoint or an exported ``model``; writes ``report.json`` and ``report.md``."""
+    if (source is None) != (not references):
+        raise EvaluationError(
+            "--src and --ref go together: give both, or neither for the test split"
+        )
+    layout = RunLayout(config.run_dir)
     lang_src, lang_tgt = config.data.source_lang, config.data.target_lang
+    data = read_inputs(
+        source or layout.split_text("test", lang_src),
+        tuple(references) or (layout.split_text("test", lang_tgt),),
+        baseline,
+    )
+    resolved = resolve_saved_model(model) if model is not None else None
+    if resolved is not None:
+        system = saved_model_system(resolved)
+    else:
+        system = checkpoint_system(load_translator(config), layout, config.decode)
     return evaluate(
-        load_translator(config),
-        layout.split_text("test", lang_src),
-        layout.split_text("test", lang_tgt),
-        layout.eval_dir,
+        system,
+        data,
+        out_dir or _eval_dir(layout, source, resolved),
         config.evaluate,
         config.decode.batch_size,
+        config.experiment,
     )
 
 

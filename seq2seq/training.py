@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from seq2seq.artifacts import RunLayout
+from seq2seq.checkpointing import model_checkpoint, restore
 from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import make_dataset, split_files
 from seq2seq.losses import smoothed_cross_entropy
@@ -76,17 +78,14 @@ class Trainer:
         self.optimizer.build(self.model.trainable_variables)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.best_dev_loss = tf.Variable(float("inf"), trainable=False, name="best_dev_loss")
-        self.checkpoint = tf.train.Checkpoint(
-            model=self.model,
-            optimizer=self.optimizer,
-            epoch=self.epoch,
-            best_dev_loss=self.best_dev_loss,
+        self.checkpoint = model_checkpoint(
+            self.model, self.optimizer, epoch=self.epoch, best_dev_loss=self.best_dev_loss
         )
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(layout.checkpoints), max_to_keep=config.keep_checkpoints
         )
         if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).expect_partial()
+            restore(self.checkpoint, self.manager.latest_checkpoint)
             log.info("resumed from %s", self.manager.latest_checkpoint)
         self._train_step = tf.function(self._step, input_signature=_BATCH_SPEC)
         self._dev_step = tf.function(self._loss, input_signature=_BATCH_SPEC)
@@ -136,7 +135,12 @@ class Trainer:
             self.config.seed + epoch,
         )
         losses, tokens, start = [], 0.0, time.perf_counter()
-        bar = tqdm(dataset, desc=f"epoch {epoch + 1}/{self.config.epochs}", unit="batch")
+        bar = tqdm(
+            dataset,
+            desc=f"epoch {epoch + 1}/{self.config.epochs}",
+            unit="batch",
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        )
         for inputs, target_out in bar:
             loss, batch_tokens = self._train_step(inputs, target_out)
             losses.append(float(loss))
@@ -165,7 +169,7 @@ class Trainer:
                 dev = self.dev_loss()
                 if dev < float(self.best_dev_loss.numpy()):
                     self.best_dev_loss.assign(dev)
-                    tf.train.Checkpoint(model=self.model).write(str(self.layout.best_weights))
+                    model_checkpoint(self.model).write(str(self.layout.best_weights))
                 entry = {
                     "step": self.step,
                     "epoch": int(self.epoch.numpy()),
@@ -194,5 +198,5 @@ def restore_best(model_config: ModelConfig, layout: RunLayout) -> Seq2Seq:
     if not Path(str(layout.best_weights) + ".index").exists():
         raise FileNotFoundError(f"{layout.best_weights}: no trained model; run train first")
     model = build_model(model_config, layout)
-    tf.train.Checkpoint(model=model).read(str(layout.best_weights)).expect_partial()
+    restore(model_checkpoint(model), str(layout.best_weights))
     return model

@@ -52,6 +52,9 @@ class Translator(tf.Module):
     ) -> None:
         super().__init__(name="translator")
         self.model = model
+        # Keras 3 lists of sub-layers are invisible to TensorFlow's object graph: track
+        # every variable explicitly so that the SavedModel holds all of them.
+        self.model_variables = list(model.variables)
         self.source_tokenizer = tf_text.SentencepieceTokenizer(model=source_spm, out_type=tf.int32)
         self.target_tokenizer = tf_text.SentencepieceTokenizer(model=target_spm, out_type=tf.int32)
         self.normalization = normalization

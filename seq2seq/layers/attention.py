@@ -1,10 +1,11 @@
 """Attention scores over encoder memory: Luong (dot, general) and Bahdanau (additive).
 
 Both layers split the work in two: ``prepare_keys`` projects the memory once
-per source batch, ``call`` scores one decoder query against those keys.
-Shapes: memory ``[B, S, D_mem]``, keys ``[B, S, D_key]``, query ``[B, D_q]``,
-mask ``[B, S]`` (True on real tokens); outputs context ``[B, D_mem]`` and
-weights ``[B, S]``.
+per source batch, ``call`` scores decoder queries against those keys.
+Shapes: memory ``[B, S, D_mem]``, keys ``[B, S, D_key]``, queries
+``[B, T, D_q]`` (``T`` target steps at once, or 1 during search), mask
+``[B, S]`` (True on real tokens); outputs context ``[B, T, D_mem]`` and
+weights ``[B, T, S]``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import tensorflow as tf
 
 
 def _attend(scores: tf.Tensor, values: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Masked softmax over ``scores [B, S]`` and the weighted sum of ``values [B, S, D]``."""
-    scores = tf.where(mask, scores, tf.cast(scores.dtype.min, scores.dtype))
+    """Masked softmax over ``scores [B, T, S]`` and the weighted sum of ``values [B, S, D]``."""
+    scores = tf.where(mask[:, tf.newaxis, :], scores, tf.cast(scores.dtype.min, scores.dtype))
     weights = tf.nn.softmax(scores, axis=-1)
-    context = tf.einsum("bs,bsd->bd", weights, values)
+    context = tf.einsum("bts,bsd->btd", weights, values)
     return context, weights
 
 
@@ -48,8 +49,8 @@ class LuongAttention(keras.layers.Layer):
     def call(
         self, query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Context ``[B, D_mem]`` and weights ``[B, S]`` for query ``[B, units]``."""
-        scores = tf.einsum("bd,bsd->bs", query, keys)
+        """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, units]``."""
+        scores = tf.einsum("btd,bsd->bts", query, keys)
         return _attend(scores, values, mask)
 
     def get_config(self) -> dict[str, Any]:
@@ -74,9 +75,9 @@ class BahdanauAttention(keras.layers.Layer):
     def call(
         self, query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Context ``[B, D_mem]`` and weights ``[B, S]`` for query ``[B, D_q]``."""
-        projected = self.query_projection(query)[:, tf.newaxis, :]
-        scores = tf.squeeze(self.energy(tf.tanh(keys + projected)), axis=-1)
+        """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, D_q]``."""
+        projected = self.query_projection(query)[:, :, tf.newaxis, :]
+        scores = tf.squeeze(self.energy(tf.tanh(keys[:, tf.newaxis] + projected)), axis=-1)
         return _attend(scores, values, mask)
 
     def get_config(self) -> dict[str, Any]:

@@ -28,8 +28,10 @@ class Encoder(keras.layers.Layer):
         num_layers: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.0,
+        embedding: keras.layers.Embedding | None = None,
         **kwargs: Any,
     ) -> None:
+        """``embedding`` shares an existing embedding layer (e.g. with the decoder)."""
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_size = embedding_size
@@ -38,7 +40,9 @@ class Encoder(keras.layers.Layer):
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.dropout = dropout
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_size, name="embedding")
+        self.embedding = embedding or keras.layers.Embedding(
+            vocab_size, embedding_size, name="embedding"
+        )
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.rnns = []
         for i in range(num_layers):

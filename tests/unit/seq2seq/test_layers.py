@@ -67,13 +67,35 @@ def test_source_padding_does_not_change_outputs() -> None:
     np.testing.assert_allclose(short.numpy(), padded.numpy(), atol=1e-5)
 
 
-def test_teacher_forcing_equals_step_by_step() -> None:
-    model = tiny(cell="gru", attention="bahdanau")
+@pytest.mark.parametrize(
+    ("cell", "attention", "input_feeding", "layers"),
+    [("gru", "bahdanau", True, 1), ("lstm", "luong", False, 2), ("gru", "luong", False, 1)],
+)
+def test_teacher_forcing_equals_step_by_step(
+    cell: str, attention: str, input_feeding: bool, layers: int
+) -> None:
+    model = tiny(cell=cell, attention=attention, input_feeding=input_feeding, decoder_layers=layers)
     logits = model((SOURCE, TARGET_IN)).numpy()
     memory, state = model.encode(SOURCE)
     for t in range(TARGET_IN.shape[1]):
         step_logits, state, _ = model.step(TARGET_IN[:, t], state, memory)
         np.testing.assert_allclose(step_logits.numpy(), logits[:, t], atol=1e-5)
+
+
+def test_tied_and_shared_embeddings() -> None:
+    keras.utils.set_random_seed(0)
+    model = Seq2Seq(24, 24, embedding_size=8, units=12, tie_embeddings=True, share_embeddings=True)
+    model.build_variables()
+    assert model.encoder.embedding is model.decoder.embedding
+    names = [v.path for v in model.trainable_variables]
+    assert sum("embeddings" in n for n in names) == 1
+    assert not any("output_projection/kernel" in n for n in names)
+    logits = model((SOURCE, TARGET_IN), training=True)
+    assert logits.shape == (2, 3, 24)
+    untied = tiny()
+    assert model.count_params() < untied.count_params()
+    with pytest.raises(ValueError, match="one joint vocabulary"):
+        Seq2Seq(20, 24, share_embeddings=True)
 
 
 def test_dot_score_needs_matching_sizes() -> None:

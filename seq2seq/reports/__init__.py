@@ -1,0 +1,1 @@
+"""Human-readable evaluation reports: Markdown text and matplotlib figures."""

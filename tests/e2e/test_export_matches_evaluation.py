@@ -1,0 +1,29 @@
+"""The SavedModel translates exactly like the in-process translator that evaluation uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from seq2seq.config import load_config
+from seq2seq.stages import load_translator
+from serving.translate import load_translate_fn, resolve_version
+
+SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
+
+
+@pytest.mark.slow
+def test_export_equals_in_process_translation(tiny_run: dict[str, Path]) -> None:
+    config = load_config(tiny_run["config"])
+    translator = load_translator(config)
+    result = translator.translate(tf.constant(SENTENCES))
+    expected = [t.decode("utf-8") for t in result["translations"].numpy()]
+    served = load_translate_fn(resolve_version(tiny_run["export_base"], None))
+    assert served(SENTENCES) == expected
+    assert expected[1] == ""
+    exported = tf.saved_model.load(str(resolve_version(tiny_run["export_base"], None)))
+    saved = {v.name for v in exported.variables}
+    assert len(exported.variables) >= len(translator.model.trainable_variables)
+    assert any("cell_0" in name or "lstm_cell" in name for name in saved)

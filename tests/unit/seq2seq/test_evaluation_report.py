@@ -1,0 +1,142 @@
+"""report.md rendering and the PNG figures, from synthetic data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seq2seq.reports.figures import plot_attention, plot_training_curves, read_train_log
+from seq2seq.reports.markdown import cell, render_markdown
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def metric(label: str, score: float, comparable: bool = True) -> dict[str, Any]:
+    return {
+        "label": label,
+        "score": score,
+        "ci95": {"mean": score, "halfwidth": 1.0},
+        "signature": "nrefs:1|version:2.6.0",
+        "text": f"{label}|nrefs:1|version:2.6.0 = {score:.2f}",
+        "higher_is_better": label != "TER",
+        "comparable_with_default": comparable,
+    }
+
+
+def sentence(line: int, hyp: str) -> dict[str, Any]:
+    return {
+        "line": line,
+        "chrf": 50.0,
+        "source": "a | b",
+        "references": ["x", "y"],
+        "hypothesis": hyp,
+    }
+
+
+def report() -> dict[str, Any]:
+    return {
+        "experiment": "demo",
+        "system": {"kind": "saved_model", "path": "serving/models/demo/1", "decode": None},
+        "source": "src.en",
+        "references": ["ref1.es", "ref2.es"],
+        "hypotheses": "out/hypotheses.txt",
+        "sentences": 2,
+        "metrics": {
+            "bleu": metric("BLEU", 20.0),
+            "ter": metric("TER", 60.0),
+            "bleu_intl_lc": metric("BLEU (tok:intl; not comparable)", 21.0, comparable=False),
+        },
+        "bootstrap": {"resamples": 1000, "seed": 12345, "confidence": 0.95},
+        "length": {
+            "ratio": 0.95,
+            "hyp_length": 19,
+            "ref_length": 20,
+            "brevity_penalty": 0.95,
+            "tokenize": "13a",
+        },
+        "length_buckets": [
+            {"label": "0-10", "sentences": 2, "bleu": 20.0, "length_ratio": 0.95},
+            {"label": "11+", "sentences": 0, "bleu": None, "length_ratio": None},
+        ],
+        "significance": {
+            "baseline": "base.txt",
+            "test": "bs",
+            "samples": 1000,
+            "seed": 12345,
+            "metrics": {
+                "bleu": {
+                    "label": "BLEU",
+                    "baseline": 18.0,
+                    "system": 20.0,
+                    "delta": 2.0,
+                    "p_value": 0.01,
+                    "higher_is_better": True,
+                },
+                "ter": {
+                    "label": "TER",
+                    "baseline": 58.0,
+                    "system": 60.0,
+                    "delta": 2.0,
+                    "p_value": 0.3,
+                    "higher_is_better": False,
+                },
+            },
+        },
+        "best": [sentence(1, "good")],
+        "worst": [sentence(2, "")],
+        "samples": [sentence(1, "good"), sentence(2, "")],
+        "figures": {
+            "training_curves": "training_curves.png",
+            "attention": [{"line": 1, "file": "attention_1.png"}],
+            "notes": ["a note"],
+        },
+    }
+
+
+def test_markdown_has_every_section_and_escapes_cells() -> None:
+    text = render_markdown(report())
+    for part in (
+        "# Evaluation report: demo",
+        "| BLEU | 20.00 | μ = 20.00 ± 1.00 | higher is better |",
+        "not comparable with the default BLEU above",
+        "BLEU|nrefs:1|version:2.6.0 = 20.00",
+        "ratio: **0.950**",
+        "| 11+ | 0 | – | – |",
+        "| BLEU | 18.00 | 20.00 | +2.00 | 0.0100 | system better |",
+        "| TER | 58.00 | 60.00 | +2.00 | 0.3000 | no significant difference |",
+        "| 2 | 50.0 | a \\| b | x<br>y | *(empty)* |",
+        "![Training curves](training_curves.png)",
+        "![Attention weights, line 1](attention_1.png)",
+        "*a note*",
+    ):
+        assert part in text, part
+    assert cell("a<b|c") == "a&lt;b\\|c"
+
+
+def test_training_curves_with_and_without_dev_bleu(tmp_path: Path) -> None:
+    log = tmp_path / "train_log.jsonl"
+    entries = [
+        {"step": 10, "epoch": 1, "train_loss": 3.0, "dev_loss": 2.5},
+        {"step": 20, "epoch": 2, "train_loss": 2.0, "dev_loss": 2.0, "dev_bleu": 12.5},
+    ]
+    log.write_text("\n".join(json.dumps(e) for e in entries) + "\nnot json\n\n", encoding="utf-8")
+    assert read_train_log(log) == entries
+    assert plot_training_curves(entries, tmp_path / "a.png")
+    assert plot_training_curves(entries[:1], tmp_path / "b.png")
+    assert (tmp_path / "a.png").read_bytes().startswith(PNG)
+    # Two panels (with dev BLEU) make a wider picture than one.
+    assert (tmp_path / "a.png").read_bytes()[16:20] > (tmp_path / "b.png").read_bytes()[16:20]
+    assert not plot_training_curves([{"step": 1}], tmp_path / "c.png")
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_attention_heatmap_is_a_deterministic_png(tmp_path: Path) -> None:
+    weights = np.full((3, 4), 0.25, dtype=np.float32)
+    pieces = (["▁the", "▁cat", ".", "</s>"], ["▁el", "▁gato", "</s>"])
+    plot_attention(weights, *pieces, "line 1: el gato", tmp_path / "a.png")
+    plot_attention(weights, *pieces, "line 1: el gato", tmp_path / "b.png")
+    data = (tmp_path / "a.png").read_bytes()
+    assert data.startswith(PNG) and data == (tmp_path / "b.png").read_bytes()
