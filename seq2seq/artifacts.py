@@ -35,13 +35,18 @@ class RunLayout:
         return self.root / "checkpoints"
 
     @property
-    def best_weights(self) -> Path:
-        """Checkpoint prefix of the model with the best dev loss."""
-        return self.root / "best" / "model"
+    def best(self) -> Path:
+        """Checkpoint folder of the model with the best dev score (BLEU, or loss)."""
+        return self.root / "best"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard event files."""
+        return self.root / "tensorboard"
 
     @property
     def train_log(self) -> Path:
-        """One JSON object per line: step, epoch, losses, throughput."""
+        """One JSON object per validation: step, epoch, losses, dev BLEU, rate, throughput."""
         return self.root / "train_log.jsonl"
 
     @property

@@ -48,16 +48,26 @@ class TrainConfig:
     """Optimisation, batching and checkpointing."""
 
     batch_size: int = 64
+    batch_unit: str = choice("sentences", ("sentences", "tokens"))
     max_length: int = 100
     epochs: int = 10
     max_steps: int = 0
     learning_rate: float = 1e-3
     warmup_steps: int = 0
+    lr_decay: str = choice("none", ("none", "inverse_sqrt", "plateau"))
+    decay_factor: float = 0.5
+    decay_patience: int = 2
     clip_norm: float = 5.0
     label_smoothing: float = 0.1
     shuffle_buffer: int = 20000
+    validate_every: int = 0
+    dev_bleu: bool = True
+    patience: int = 0
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
+    tensorboard: bool = True
+    distribution: str = choice("auto", ("auto", "one_device", "mirrored", "multi_worker"))
+    mixed_precision: bool = False
     seed: int = 1234
 
     def __post_init__(self) -> None:
@@ -65,6 +75,10 @@ class TrainConfig:
             raise ValueError("batch_size, max_length and epochs must be >= 1")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError("label_smoothing must be in [0, 1)")
+        if not 0.0 < self.decay_factor <= 1.0:
+            raise ValueError("decay_factor must be in (0, 1]")
+        if self.batch_unit == "tokens" and self.batch_size < self.max_length:
+            raise ValueError("a batch of tokens must hold at least max_length tokens")
 
 
 @dataclass(frozen=True)

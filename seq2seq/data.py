@@ -41,18 +41,33 @@ def _length(inputs: tuple[tf.Tensor, tf.Tensor], target_out: tf.Tensor) -> tf.Te
     return tf.maximum(tf.shape(inputs[0])[0], tf.shape(target_out)[0])
 
 
+def bucket_batch_sizes(
+    boundaries: list[int], batch_size: int, unit: str = "sentences"
+) -> list[int]:
+    """Batch size of each length bucket: ``batch_size`` sentences, or as many sentences
+    as fit ``batch_size`` tokens at the bucket's longest length."""
+    if unit == "sentences":
+        return [batch_size] * (len(boundaries) + 1)
+    longest = [*boundaries, boundaries[-1]]
+    return [max(1, batch_size // length) for length in longest]
+
+
 def make_dataset(
     files: list[str],
     batch_size: int,
     max_length: int,
     shuffle_buffer: int = 0,
     seed: int = 0,
+    batch_unit: str = "sentences",
+    skip_batches: int = 0,
 ) -> tf.data.Dataset:
-    """Batches of up to ``batch_size`` sentences of similar length.
+    """Batches of similar length: ``batch_size`` sentences, or up to ``batch_size``
+    tokens (``batch_unit="tokens"``).
 
     Pairs whose source or target exceeds ``max_length`` pieces (EOS included)
     are skipped. ``shuffle_buffer > 0`` shuffles records and batches with
-    ``seed``, differently every epoch.
+    ``seed``; the same seed gives the same order, so a resumed epoch can skip
+    the ``skip_batches`` it already trained on.
     """
     dataset = tf.data.TFRecordDataset(files)
     if shuffle_buffer > 0:
@@ -63,9 +78,11 @@ def make_dataset(
     dataset = dataset.bucket_by_sequence_length(
         _length,
         bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_batch_sizes=bucket_batch_sizes(boundaries, batch_size, batch_unit),
         pad_to_bucket_boundary=False,
     )
     if shuffle_buffer > 0:
         dataset = dataset.shuffle(64, seed=seed, reshuffle_each_iteration=True)
+    if skip_batches > 0:
+        dataset = dataset.skip(skip_batches)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -105,6 +105,7 @@ def _scores(
     report = {
         **{key: metrics[key]["score"] for key in ("bleu", "chrf", "ter")},
         **{f"{key}_signature": metrics[key]["signature"] for key in ("bleu", "chrf", "ter")},
+        **{f"{key}_text": metrics[key]["text"] for key in ("bleu", "chrf", "ter")},
         "metrics": metrics,
         "bootstrap": {"resamples": config.bootstrap, "seed": config.seed, "confidence": 0.95},
         "length": length_stats(hyps, data.references, config),

@@ -25,7 +25,7 @@ def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeC
     reader = AttentionReader(translator, layout.source_spm, layout.target_spm)
     description = {
         "kind": "checkpoint",
-        "path": str(layout.best_weights),
+        "path": str(layout.best),
         "decode": dataclasses.asdict(decode),
     }
     return System(translate, description, reader.read, layout.train_log)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import tensorflow as tf
 import yaml
 
 from pipeline.preprocess import run_preprocess
 from seq2seq.artifacts import RunLayout
-from seq2seq.config import ExperimentConfig, to_dict
+from seq2seq.config import DecodeConfig, ExperimentConfig, to_dict
 from seq2seq.evaluation import EvaluationError, evaluate, read_inputs
 from seq2seq.evaluation_systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
+from seq2seq.model import Seq2Seq
 from seq2seq.training import Trainer, TrainResult, restore_best
 from seq2seq.translator import TextNormalization, Translator
+from seq2seq.validation import DevText, TranslateFn
 
 log = logging.getLogger("seq2seq")
 STAGES = ("preprocess", "train", "evaluate", "export")
@@ -36,17 +40,11 @@ def preprocess(config: ExperimentConfig) -> dict[str, Any]:
     return run_preprocess(config.data, _layout(config).data)
 
 
-def train(config: ExperimentConfig) -> TrainResult:
-    """Train (or resume training) the model; the best weights by dev loss are kept."""
-    result = Trainer(config.model, config.train, _layout(config)).train()
-    log.info("training done: %s", result)
-    return result
-
-
-def load_translator(config: ExperimentConfig) -> Translator:
-    """The best model of a trained run with its tokenizers and decoding defaults."""
+def make_translator(
+    config: ExperimentConfig, model: Seq2Seq, decode: DecodeConfig | None = None
+) -> Translator:
+    """``model`` with this run's tokenizers, normalisation and decoding defaults."""
     layout = RunLayout(config.run_dir)
-    model = restore_best(config.model, layout)
     normalization = TextNormalization(
         config.data.cleaning.unicode_form, config.data.cleaning.unescape_html
     )
@@ -54,10 +52,36 @@ def load_translator(config: ExperimentConfig) -> Translator:
         model,
         layout.source_spm.read_bytes(),
         layout.target_spm.read_bytes(),
-        config.decode,
+        decode or config.decode,
         normalization,
         config.export.max_input_length,
     )
+
+
+def train(config: ExperimentConfig) -> TrainResult:
+    """Train (or resume training) the model; the best weights by dev BLEU (or loss) are kept."""
+    layout = _layout(config)
+    greedy = dataclasses.replace(config.decode, strategy="greedy")
+
+    def dev_translate_fn(model: Seq2Seq) -> TranslateFn:
+        translator = make_translator(config, model, greedy)
+
+        def translate(batch: list[str]) -> list[str]:
+            result = translator.translate(tf.constant(batch))["translations"].numpy()
+            return [t.decode("utf-8") for t in result]
+
+        return translate
+
+    dev_text = DevText(
+        layout.split_text("dev", config.data.source_lang),
+        layout.split_text("dev", config.data.target_lang),
+    )
+    return Trainer(config.model, config.train, layout, dev_text, dev_translate_fn).train()
+
+
+def load_translator(config: ExperimentConfig) -> Translator:
+    """The best model of a trained run with its tokenizers and decoding defaults."""
+    return make_translator(config, restore_best(config.model, RunLayout(config.run_dir)))
 
 
 def _eval_dir(layout: RunLayout, source: Path | None, model: Path | None) -> Path:

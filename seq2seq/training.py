@@ -1,4 +1,6 @@
-"""The training loop: teacher forcing, Adam with warmup, clipping, checkpoints, dev loss."""
+"""The training loop: teacher forcing, Adam with warmup and decay, clipping, validation by dev
+loss and BLEU, early stopping, resumable checkpoints, optional tf.distribute and mixed precision.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +8,9 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -17,15 +20,15 @@ from seq2seq.artifacts import RunLayout
 from seq2seq.checkpointing import model_checkpoint, restore
 from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import make_dataset, split_files
+from seq2seq.distribution import make_strategy
 from seq2seq.losses import smoothed_cross_entropy
 from seq2seq.model import Seq2Seq
+from seq2seq.schedules import LearningRate
+from seq2seq.validation import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.vocabulary import vocab_size
 
 log = logging.getLogger("seq2seq")
-_BATCH_SPEC = (
-    (tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32)),
-    tf.TensorSpec([None, None], tf.int32),
-)
+SUM = tf.distribute.ReduceOp.SUM
 
 
 @dataclass(frozen=True)
@@ -35,60 +38,95 @@ class TrainResult:
     steps: int
     epochs: int
     best_dev_loss: float
+    best_dev_bleu: float | None
     target_tokens_per_second: float
+    stopped_early: bool
 
 
-class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup to the base rate over ``warmup_steps``, then constant."""
+class TrainingState(tf.Module):
+    """Counters saved with every checkpoint so that a resumed run continues exactly."""
 
-    def __init__(self, rate: float, warmup_steps: int) -> None:
-        self.rate = rate
-        self.warmup_steps = warmup_steps
+    def __init__(self) -> None:
+        super().__init__(name="training_state")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.best_score = tf.Variable(float("-inf"), trainable=False)
+        self.best_dev_loss = tf.Variable(float("inf"), trainable=False)
+        self.bad_validations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.plateau_count = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.lr_scale = tf.Variable(1.0, trainable=False)
+        self.stopped_early = tf.Variable(False, trainable=False)
 
-    def __call__(self, step: tf.Tensor) -> tf.Tensor:
-        step = tf.cast(step, tf.float32) + 1.0
-        warm = tf.minimum(1.0, step / float(max(self.warmup_steps, 1)))
-        return self.rate * warm
 
-    def get_config(self) -> dict[str, float | int]:
-        return {"rate": self.rate, "warmup_steps": self.warmup_steps}
-
-
-def build_model(config: ModelConfig, layout: RunLayout) -> Seq2Seq:
+def build_model(config: ModelConfig, layout: RunLayout, mixed_precision: bool = False) -> Seq2Seq:
     """The model for this run's vocabularies, with every variable created."""
-    model = Seq2Seq.from_section(
-        config, vocab_size(layout.source_spm), vocab_size(layout.target_spm)
-    )
-    model.build_variables()
+    previous = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = Seq2Seq.from_section(
+            config, vocab_size(layout.source_spm), vocab_size(layout.target_spm)
+        )
+        model.build_variables()
+    finally:
+        keras.config.set_dtype_policy(previous)
     return model
 
 
 class Trainer:
-    """Owns the model, optimizer and checkpoints of one run."""
+    """Owns the model, optimizer, checkpoints and validation of one run."""
 
-    def __init__(self, model_config: ModelConfig, config: TrainConfig, layout: RunLayout):
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        config: TrainConfig,
+        layout: RunLayout,
+        dev_text: DevText | None = None,
+        translate_factory: Callable[[Seq2Seq], TranslateFn] | None = None,
+    ) -> None:
         keras.utils.set_random_seed(config.seed)
-        self.config = config
-        self.layout = layout
-        self.model = build_model(model_config, layout)
-        self.optimizer = keras.optimizers.Adam(
-            learning_rate=WarmupSchedule(config.learning_rate, config.warmup_steps),
-            global_clipnorm=config.clip_norm if config.clip_norm > 0 else None,
-        )
-        self.optimizer.build(self.model.trainable_variables)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.best_dev_loss = tf.Variable(float("inf"), trainable=False, name="best_dev_loss")
-        self.checkpoint = model_checkpoint(
-            self.model, self.optimizer, epoch=self.epoch, best_dev_loss=self.best_dev_loss
-        )
+        self.config, self.layout, self.dev_text = config, layout, dev_text
+        self.strategy = make_strategy(config.distribution)
+        with self.strategy.scope():
+            self.model = build_model(model_config, layout, config.mixed_precision)
+            self.state = TrainingState()
+            self.optimizer = self._make_optimizer()
+            self.optimizer.build(self.model.trainable_variables)
+        self.checkpoint = model_checkpoint(self.model, self.optimizer, state=self.state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(layout.checkpoints), max_to_keep=config.keep_checkpoints
         )
+        self.best = tf.train.CheckpointManager(
+            model_checkpoint(self.model), str(layout.best), max_to_keep=1
+        )
         if self.manager.latest_checkpoint:
             restore(self.checkpoint, self.manager.latest_checkpoint)
-            log.info("resumed from %s", self.manager.latest_checkpoint)
-        self._train_step = tf.function(self._step, input_signature=_BATCH_SPEC)
-        self._dev_step = tf.function(self._loss, input_signature=_BATCH_SPEC)
+            keras.utils.set_random_seed(config.seed + self.step)
+            log.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
+        use_bleu = config.dev_bleu and dev_text is not None and translate_factory is not None
+        self.translate = translate_factory(self.model) if use_bleu and translate_factory else None
+        self.writer = (
+            tf.summary.create_file_writer(str(layout.tensorboard)) if config.tensorboard else None
+        )
+        self._train_step = tf.function(self._distributed_step, reduce_retracing=True)
+        self._dev_step = tf.function(self._loss, reduce_retracing=True)
+        self._recent: list[float] = []
+        self._rate = 0.0
+        self._last_validated = -1
+        self._start_step = self.step
+
+    def _make_optimizer(self) -> keras.optimizers.Optimizer:
+        schedule = LearningRate(
+            self.config.learning_rate,
+            self.config.warmup_steps,
+            self.config.lr_decay,
+            self.state.lr_scale,
+        )
+        clip = self.config.clip_norm if self.config.clip_norm > 0 else None
+        optimizer = keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=clip)
+        if self.config.mixed_precision:
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
 
     @property
     def step(self) -> int:
@@ -100,103 +138,166 @@ class Trainer:
         logits = self.model(inputs, training=training)
         return smoothed_cross_entropy(logits, target_out, self.config.label_smoothing)
 
-    def _step(
+    def _replica_step(
         self, inputs: tuple[tf.Tensor, tf.Tensor], target_out: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
+        variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             total, tokens = self._loss(inputs, target_out, training=True)
-            loss = total / tf.maximum(tokens, 1.0)
-        grads = tape.gradient(loss, self.model.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
+            all_tokens = tf.distribute.get_replica_context().all_reduce(SUM, tokens)
+            loss = total / tf.maximum(all_tokens, 1.0)
+            scaled = self.optimizer.scale_loss(loss) if self.config.mixed_precision else loss
+        grads = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss, tokens
 
-    def dev_loss(self) -> float:
-        """Mean per-token loss over the dev split."""
-        files = split_files(self.layout.data, "dev")
-        total, tokens = 0.0, 0.0
-        for inputs, target_out in make_dataset(files, 128, self.config.max_length):
-            batch_total, batch_tokens = self._dev_step(inputs, target_out)
-            total += float(batch_total)
-            tokens += float(batch_tokens)
-        return total / max(tokens, 1.0)
+    def _distributed_step(self, inputs: Any, target_out: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        loss, tokens = self.strategy.run(self._replica_step, args=(inputs, target_out))
+        return self.strategy.reduce(SUM, loss, None), self.strategy.reduce(SUM, tokens, None)
 
-    def _finished(self) -> bool:
+    def _done(self) -> bool:
         max_steps = self.config.max_steps
-        return int(self.epoch.numpy()) >= self.config.epochs or (0 < max_steps <= self.step)
+        return (
+            int(self.state.epoch.numpy()) >= self.config.epochs
+            or 0 < max_steps <= self.step
+            or bool(self.state.stopped_early.numpy())
+        )
 
-    def _run_epoch(self, files: list[str]) -> tuple[float, float]:
-        """One pass over train; returns mean loss and target tokens/s."""
-        epoch = int(self.epoch.numpy())
+    def _epoch_batches(self) -> Any:
+        epoch = int(self.state.epoch.numpy())
         dataset = make_dataset(
-            files,
+            split_files(self.layout.data, "train"),
             self.config.batch_size,
             self.config.max_length,
             self.config.shuffle_buffer,
             self.config.seed + epoch,
+            self.config.batch_unit,
+            skip_batches=int(self.state.batch_in_epoch.numpy()),
         )
-        losses, tokens, start = [], 0.0, time.perf_counter()
-        bar = tqdm(
-            dataset,
+        return tqdm(
+            self.strategy.experimental_distribute_dataset(dataset),
             desc=f"epoch {epoch + 1}/{self.config.epochs}",
             unit="batch",
+            initial=int(self.state.batch_in_epoch.numpy()),
             mininterval=1.0 if sys.stderr.isatty() else 30.0,
         )
+
+    def _after_step(self, loss: float) -> bool:
+        """Bookkeeping after one update; returns True when training must stop now."""
+        self.state.batch_in_epoch.assign_add(1)
+        self._recent.append(loss)
+        step, config = self.step, self.config
+        if self.writer is not None and step % 50 == 0:
+            with self.writer.as_default(step=step):
+                tf.summary.scalar("train/loss", loss)
+                tf.summary.scalar("train/learning_rate", self._learning_rate())
+        if step % config.checkpoint_every == 0:
+            self.manager.save(checkpoint_number=step)
+        if config.validate_every > 0 and step % config.validate_every == 0:
+            self.validate()
+        return self._done()
+
+    def _run_epoch(self) -> None:
+        tokens, start = 0.0, time.perf_counter()
+        bar = self._epoch_batches()
         for inputs, target_out in bar:
             loss, batch_tokens = self._train_step(inputs, target_out)
-            losses.append(float(loss))
             tokens += float(batch_tokens)
-            rate = tokens / max(time.perf_counter() - start, 1e-9)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:.0f}")
-            if self.step % self.config.checkpoint_every == 0:
-                self.manager.save(checkpoint_number=self.step)
-            if 0 < self.config.max_steps <= self.step:
-                break
+            self._rate = tokens / max(time.perf_counter() - start, 1e-9)
+            bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{self._rate:.0f}")
+            if self._after_step(float(loss)):
+                bar.close()
+                return
         bar.close()
-        return sum(losses) / max(len(losses), 1), tokens / max(time.perf_counter() - start, 1e-9)
+        self.state.epoch.assign_add(1)
+        self.state.batch_in_epoch.assign(0)
+        if self.config.validate_every <= 0:
+            self.validate()
+        self.manager.save(checkpoint_number=self.step)
 
-    def _record(self, entry: dict[str, float | int]) -> None:
+    def _learning_rate(self) -> float:
+        schedule = self.optimizer.learning_rate
+        return float(schedule(self.optimizer.iterations) if callable(schedule) else schedule)
+
+    def validate(self) -> dict[str, Any]:
+        """Dev loss and BLEU; keeps the best model, lowers the rate on plateau, stops early."""
+        dev_files = split_files(self.layout.data, "dev")
+        dev_batches = make_dataset(dev_files, 128, self.config.max_length)
+        loss = dev_loss(self._dev_step, dev_batches)
+        bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
+        state = self.state
+        state.best_dev_loss.assign(min(float(state.best_dev_loss.numpy()), loss))
+        score = bleu if bleu is not None else -loss
+        if score > float(state.best_score.numpy()):
+            state.best_score.assign(score)
+            state.bad_validations.assign(0)
+            state.plateau_count.assign(0)
+            self.best.save(checkpoint_number=self.step)
+        else:
+            state.bad_validations.assign_add(1)
+            state.plateau_count.assign_add(1)
+        if self.config.lr_decay == "plateau" and state.plateau_count >= self.config.decay_patience:
+            state.lr_scale.assign(state.lr_scale * self.config.decay_factor)
+            state.plateau_count.assign(0)
+        if 0 < self.config.patience <= int(state.bad_validations.numpy()):
+            state.stopped_early.assign(True)
+        entry = self._log_validation(loss, bleu)
+        self._last_validated = self.step
+        return entry
+
+    def _log_validation(self, loss: float, bleu: float | None) -> dict[str, Any]:
+        recent = self._recent or [float("nan")]
+        entry: dict[str, Any] = {
+            "step": self.step,
+            "epoch": int(self.state.epoch.numpy()),
+            "train_loss": sum(recent) / len(recent),
+            "dev_loss": loss,
+            "learning_rate": self._learning_rate(),
+            "tokens_per_second": self._rate,
+        }
+        if bleu is not None:
+            entry["dev_bleu"] = bleu
+        self._recent = []
         with self.layout.train_log.open("a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
+        if self.writer is not None:
+            with self.writer.as_default(step=self.step):
+                for key in ("dev_loss", "dev_bleu"):
+                    if key in entry:
+                        tf.summary.scalar(f"dev/{key[4:]}", entry[key])
+        log.info("validation %s", json.dumps(entry))
+        return entry
 
     def train(self) -> TrainResult:
-        """Train until ``epochs`` or ``max_steps``; keeps the best model by dev loss."""
-        files = split_files(self.layout.data, "train")
-        rate = 0.0
+        """Train until ``epochs``, ``max_steps`` or early stopping; keeps the best model."""
         try:
-            while not self._finished():
-                train_loss, rate = self._run_epoch(files)
-                self.epoch.assign_add(1)
-                dev = self.dev_loss()
-                if dev < float(self.best_dev_loss.numpy()):
-                    self.best_dev_loss.assign(dev)
-                    model_checkpoint(self.model).write(str(self.layout.best_weights))
-                entry = {
-                    "step": self.step,
-                    "epoch": int(self.epoch.numpy()),
-                    "train_loss": train_loss,
-                    "dev_loss": dev,
-                    "tokens_per_second": rate,
-                }
-                self._record(entry)
-                log.info(
-                    "epoch %(epoch)d step %(step)d: train loss %(train_loss).4f, "
-                    "dev loss %(dev_loss).4f, %(tokens_per_second).0f target tokens/s",
-                    entry,
-                )
-                self.manager.save(checkpoint_number=self.step)
+            while not self._done():
+                self._run_epoch()
         except KeyboardInterrupt:
             self.manager.save(checkpoint_number=self.step)
             log.warning("interrupted: checkpoint saved at step %d", self.step)
             raise
-        return TrainResult(
-            self.step, int(self.epoch.numpy()), float(self.best_dev_loss.numpy()), rate
+        if self.step > self._start_step and self._last_validated != self.step:
+            self.validate()
+        self.manager.save(checkpoint_number=self.step)
+        bleu = float(self.state.best_score.numpy()) if self.translate else None
+        result = TrainResult(
+            self.step,
+            int(self.state.epoch.numpy()),
+            float(self.state.best_dev_loss.numpy()),
+            bleu,
+            self._rate,
+            bool(self.state.stopped_early.numpy()),
         )
+        log.info("training done: %s", json.dumps(asdict(result)))
+        return result
 
 
 def restore_best(model_config: ModelConfig, layout: RunLayout) -> Seq2Seq:
-    """The model with the best dev loss of a finished run."""
-    if not Path(str(layout.best_weights) + ".index").exists():
-        raise FileNotFoundError(f"{layout.best_weights}: no trained model; run train first")
+    """The model with the best dev score of a trained run."""
+    path = tf.train.latest_checkpoint(str(layout.best))
+    if path is None:
+        raise FileNotFoundError(f"{layout.best}: no trained model; run train first")
     model = build_model(model_config, layout)
-    restore(model_checkpoint(model), str(layout.best_weights))
+    restore(model_checkpoint(model), path)
     return model

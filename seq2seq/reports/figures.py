@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 log = logging.getLogger("seq2seq")
 _DPI = 100
@@ -59,6 +60,11 @@ def plot_training_curves(entries: Sequence[dict[str, Any]], path: Path) -> bool:
     for name, (steps, values) in losses.items():
         if steps:
             axes[0].plot(steps, values, marker="o", label=f"{name} loss")
+    steps = [s for series in (*losses.values(), bleu) for s in series[0]]
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if max(steps) - min(steps) < 2:  # one evaluation: room for integer step ticks
+            ax.set_xlim(min(steps) - 1, max(steps) + 1)
     axes[0].set(title="Loss per target token", xlabel="step", ylabel="loss")
     axes[0].legend()
     axes[0].grid(alpha=0.3)

@@ -27,6 +27,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> 
     return [*lines, ""]
 
 
+def _decoding(decode: dict[str, Any] | None) -> str:
+    if decode is None:
+        return "the exported model's defaults"
+    if decode["strategy"] == "greedy":
+        return "greedy"
+    return f"beam search, beam {decode['beam_size']}, length penalty {decode['length_penalty']}"
+
+
 def _header(report: dict[str, Any]) -> list[str]:
     system = report["system"]
     refs = ", ".join(f"`{r}`" for r in report["references"])
@@ -34,6 +42,7 @@ def _header(report: dict[str, Any]) -> list[str]:
         f"# Evaluation report: {report['experiment']}",
         "",
         f"- System: {system['kind'].replace('_', ' ')} `{system['path']}`",
+        f"- Decoding: {_decoding(system['decode'])}",
         f"- Source: `{report['source']}`",
         f"- References: {refs}",
         f"- Hypotheses: `{report['hypotheses']}`",
@@ -54,7 +63,7 @@ def _scores(report: dict[str, Any]) -> list[str]:
         row = [entry["label"], f"{entry['score']:.2f}", interval, direction]
         (rows if entry["comparable_with_default"] else extra).append(row)
         texts.append(entry["text"])
-    header = ["Metric", "Score", "95% CI (bootstrap)", ""]
+    header = ["Metric", "Score", "95% CI (bootstrap)", "Direction"]
     lines = ["## Scores", "", *_table(header, rows, "lrll")]
     if boot["resamples"]:
         lines += [

@@ -100,6 +100,7 @@ def test_markdown_has_every_section_and_escapes_cells() -> None:
     text = render_markdown(report())
     for part in (
         "# Evaluation report: demo",
+        "- Decoding: the exported model's defaults",
         "| BLEU | 20.00 | μ = 20.00 ± 1.00 | higher is better |",
         "not comparable with the default BLEU above",
         "BLEU|nrefs:1|version:2.6.0 = 20.00",

@@ -1,0 +1,73 @@
+"""Training options on the tiny run's data: a few steps each."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seq2seq.artifacts import RunLayout
+from seq2seq.config import load_config
+from seq2seq.training import Trainer, restore_best
+
+
+@pytest.fixture
+def layout(tiny_run: dict[str, Path], tmp_path: Path) -> RunLayout:
+    """A fresh run directory holding a copy of the tiny run's preprocessed data."""
+    shutil.copytree(tiny_run["run_dir"] / "data", tmp_path / "data")
+    return RunLayout(tmp_path)
+
+
+def settings(tiny_run: dict[str, Path], **train: object) -> tuple[object, object]:
+    config = load_config(tiny_run["config"])
+    return config.model, dataclasses.replace(config.train, **train)
+
+
+def test_token_batches_plateau_decay_and_early_stopping(
+    tiny_run: dict[str, Path], layout: RunLayout
+) -> None:
+    model_config, train_config = settings(
+        tiny_run,
+        batch_unit="tokens",
+        batch_size=300,
+        max_steps=0,
+        epochs=6,
+        learning_rate=1e-9,
+        lr_decay="plateau",
+        decay_patience=1,
+        decay_factor=0.5,
+        patience=2,
+        dev_bleu=False,
+    )
+    result = Trainer(model_config, train_config, layout).train()  # type: ignore[arg-type]
+    log = [json.loads(line) for line in layout.train_log.read_text().splitlines()]
+    assert result.stopped_early and result.epochs < 6
+    # With a vanishing learning rate dev loss hardly moves: every validation after the first
+    # is "no better", so the rate halves each time until patience runs out.
+    rates = [entry["learning_rate"] for entry in log]
+    assert rates[-1] < rates[0]
+    assert (layout.tensorboard).is_dir()
+    assert restore_best(model_config, layout) is not None  # type: ignore[arg-type]
+
+
+def test_mixed_precision_step(tiny_run: dict[str, Path], layout: RunLayout) -> None:
+    model_config, train_config = settings(
+        tiny_run, mixed_precision=True, max_steps=2, dev_bleu=False
+    )
+    trainer = Trainer(model_config, train_config, layout)  # type: ignore[arg-type]
+    assert trainer.model.decoder.output_projection.compute_dtype == "float16"
+    result = trainer.train()
+    assert result.steps == 2 and np.isfinite(result.best_dev_loss)
+
+
+def test_mirrored_strategy_matches_config(tiny_run: dict[str, Path], layout: RunLayout) -> None:
+    model_config, train_config = settings(
+        tiny_run, distribution="mirrored", max_steps=3, dev_bleu=False
+    )
+    trainer = Trainer(model_config, train_config, layout)  # type: ignore[arg-type]
+    assert type(trainer.strategy).__name__ == "MirroredStrategy"
+    assert trainer.train().steps == 3
