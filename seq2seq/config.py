@@ -52,6 +52,7 @@ class TrainConfig:
     max_length: int = 100
     epochs: int = 10
     max_steps: int = 0
+    max_minutes: float = 0.0
     learning_rate: float = 1e-3
     warmup_steps: int = 0
     lr_decay: str = choice("none", ("none", "inverse_sqrt", "plateau"))

@@ -114,6 +114,7 @@ class Trainer:
         self._rate = 0.0
         self._last_validated = -1
         self._start_step = self.step
+        self._started = time.monotonic()
 
     def _make_optimizer(self) -> keras.optimizers.Optimizer:
         schedule = LearningRate(
@@ -155,12 +156,17 @@ class Trainer:
         loss, tokens = self.strategy.run(self._replica_step, args=(inputs, target_out))
         return self.strategy.reduce(SUM, loss, None), self.strategy.reduce(SUM, tokens, None)
 
+    def _out_of_time(self) -> bool:
+        budget = self.config.max_minutes * 60.0
+        return 0 < budget <= time.monotonic() - self._started
+
     def _done(self) -> bool:
         max_steps = self.config.max_steps
         return (
             int(self.state.epoch.numpy()) >= self.config.epochs
             or 0 < max_steps <= self.step
             or bool(self.state.stopped_early.numpy())
+            or self._out_of_time()
         )
 
     def _epoch_batches(self) -> Any:

@@ -42,7 +42,10 @@ class TiedOutput(keras.layers.Layer):
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         projected = self.to_embedding(inputs)
         matrix = tf.cast(self.embedding.embeddings, projected.dtype)
-        return tf.einsum("...e,ve->...v", projected, matrix) + tf.cast(self.bias, projected.dtype)
+        flat = tf.reshape(projected, [-1, tf.shape(projected)[-1]])
+        logits = tf.matmul(flat, matrix, transpose_b=True) + tf.cast(self.bias, projected.dtype)
+        shape = tf.concat([tf.shape(projected)[:-1], tf.shape(matrix)[:1]], axis=0)
+        return tf.reshape(logits, shape)
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")

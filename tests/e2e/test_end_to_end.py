@@ -54,7 +54,7 @@ def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
 
     # Without the run directory there is nothing left to export from: a user error.
     again = run([*NMT, "export", str(config)], cwd=tmp_path)
-    assert again.returncode == 2 and "run preprocess first" in again.stderr
+    assert again.returncode == 2 and "run train first" in again.stderr
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,145 @@
+"""Multi30k En->De under a fixed wall-clock training budget on this machine.
+
+Trains ``configs/multi30k_en_de.yaml`` for ``--minutes`` (validation included), then scores
+test_2016_flickr (raw files, sacrebleu 13a, cased, detokenized) with greedy search and beam 5,
+and reports target tokens/s, peak RSS, parameters and the compute ceiling: estimated training
+FLOPs per target token times tokens/s, against this machine's float32 matmul GFLOP/s measured
+in the same run.
+
+    python benchmarks/train_multi30k.py --minutes 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import sentencepiece as spm
+import tensorflow as tf
+
+from seq2seq import stages
+from seq2seq.artifacts import RunLayout
+from seq2seq.config import ExperimentConfig, load_config
+from seq2seq.training import restore_best
+from seq2seq.vocabulary import vocab_size
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "multi30k"
+
+
+def matmul_gflops(m: int, k: int, n: int, seconds: float = 3.0) -> float:
+    """Sustained float32 GFLOP/s of ``[m, k] x [k, n]`` matmuls."""
+    a = tf.random.normal([m, k])
+    b = tf.random.normal([k, n])
+    multiply = tf.function(lambda: tf.matmul(a, b))
+    multiply()
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        multiply().numpy()
+        runs += 1
+    return 2.0 * m * k * n * runs / (time.perf_counter() - start) / 1e9
+
+
+def piece_ratio(layout: RunLayout, config: ExperimentConfig) -> float:
+    """Source pieces per target piece on the cleaned train split."""
+    counts = []
+    for lang, model in (
+        (config.data.source_lang, layout.source_spm),
+        (config.data.target_lang, layout.target_spm),
+    ):
+        processor = spm.SentencePieceProcessor(model_file=str(model))
+        lines = layout.split_text("train", lang).read_text(encoding="utf-8").splitlines()
+        counts.append(sum(len(ids) for ids in processor.encode(lines)))
+    return counts[0] / counts[1]
+
+
+def flops_per_target_token(
+    config: ExperimentConfig, source_per_target: float, target_vocab: int
+) -> float:
+    """Training FLOPs per target token: 6 per weight used per token (forward 2, backward 4),
+    encoder weights once per source token, decoder and output weights once per target token."""
+    m = config.model
+    gates = 4 if m.cell == "lstm" else 3
+    directions = 2 if m.bidirectional else 1
+    encoder = 0
+    inputs = m.embedding_size
+    for _ in range(m.encoder_layers):
+        encoder += directions * gates * m.units * (inputs + m.units)
+        inputs = directions * m.units
+    memory = inputs
+    decoder_in = m.embedding_size + (m.units if m.input_feeding else 0)
+    decoder = gates * m.units * (decoder_in + m.units)
+    decoder += (m.decoder_layers - 1) * gates * m.units * 2 * m.units
+    decoder += m.units * (memory + m.units)  # combine [context; h]
+    keys = m.units * memory  # key projection, per source token
+    tied = m.units * m.embedding_size if m.tie_target_embeddings else 0
+    vocab_out = (m.embedding_size if m.tie_target_embeddings else m.units) * target_vocab + tied
+    per_target = decoder + vocab_out
+    per_source = encoder + keys
+    return 6.0 * (per_target + per_source * source_per_target)
+
+
+def train_log_rate(layout: RunLayout) -> float:
+    """Mean target tokens/s over the run's validations (each entry's rate since the epoch began)."""
+    entries = [json.loads(line) for line in layout.train_log.read_text().splitlines()]
+    rates = [e["tokens_per_second"] for e in entries if e.get("tokens_per_second")]
+    return sum(rates) / max(len(rates), 1)
+
+
+def evaluate(config: ExperimentConfig, strategy: str, beam: int) -> dict[str, Any]:
+    decode = dataclasses.replace(config.decode, strategy=strategy, beam_size=beam)
+    scored = dataclasses.replace(config, decode=decode)
+    out = RunLayout(config.run_dir).eval_dir / f"test2016_{strategy}{beam}"
+    report = stages.evaluate_stage(
+        scored,
+        source=DATA / "test_2016_flickr.en",
+        references=[DATA / "test_2016_flickr.de"],
+        out_dir=out,
+    )
+    return {"bleu": report["bleu"], "chrf": report["chrf"], "signature": report["bleu_signature"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", default=str(REPO / "configs" / "multi30k_en_de.yaml"))
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results_multi30k.json"))
+    args = parser.parse_args()
+    overrides = (*args.overrides, f"train.max_minutes={args.minutes}")
+    config = load_config(args.config, overrides)
+    results: dict[str, Any] = {
+        "matmul_gflops_2048": matmul_gflops(2048, 2048, 2048),
+        "matmul_gflops_64x1024x512": matmul_gflops(64, 1024, 512),
+    }
+    stats = stages.preprocess(config)
+    start = time.perf_counter()
+    trained = stages.train(config)
+    results["train_wall_seconds"] = time.perf_counter() - start
+    results["train"] = dataclasses.asdict(trained)
+    results["train_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    layout = RunLayout(config.run_dir)
+    results["tokens_per_second"] = train_log_rate(layout)
+    results["parameters"] = restore_best(config.model, layout).count_params()
+    results["splits"] = stats["splits"]
+    ratio = piece_ratio(layout, config)
+    flops = flops_per_target_token(config, ratio, vocab_size(layout.target_spm))
+    results["source_pieces_per_target_piece"] = ratio
+    results["flops_per_target_token"] = flops
+    results["achieved_gflops"] = flops * results["tokens_per_second"] / 1e9
+    results["greedy"] = evaluate(config, "greedy", 1)
+    results["beam5"] = evaluate(config, "beam", 5)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
