@@ -3,7 +3,8 @@
 ``normalize`` applies, in order: HTML entity unescaping, Unicode normalization
 and whitespace normalization. Characters that would break the one-sentence-per-
 line text format (line and paragraph separators) always become spaces.
-``rejection_reason`` names the first filter a normalized pair fails, or ``""``.
+``rejection_reason`` names the first filter a normalized pair fails, or ``""``;
+``clean_record`` applies both to a read record.
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
-
-import apache_beam as beam
 
 from pipeline.config import CleaningConfig
 from pipeline.readers import Record
@@ -24,8 +22,6 @@ EMPTY_TARGET = "empty_target"
 TOO_LONG = "too_long"
 LENGTH_RATIO = "length_ratio"
 SOURCE_EQUALS_TARGET = "source_equals_target"
-
-REJECTED = "rejected"
 
 # Every character that str.splitlines() treats as a line boundary.
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -70,36 +66,13 @@ def rejection_reason(source: str, target: str, config: CleaningConfig) -> str:
     return ""
 
 
-class CleanPairFn(beam.DoFn):
-    """Normalizes a record; kept records go to the main output, rejects to ``rejected``.
+def clean_record(record: Record, config: CleaningConfig) -> Record:
+    """A read record, normalized, with the reason it is rejected (``""`` if it is kept).
 
-    Records that already carry a read problem are rejected unchanged.
+    Records that already carry a read problem are returned unchanged.
     """
-
-    def __init__(self, config: CleaningConfig) -> None:
-        self._config = config
-
-    def process(self, record: Record) -> Iterator[Record | beam.pvalue.TaggedOutput]:
-        corpus, line, source, target, reason = record
-        if reason:
-            yield beam.pvalue.TaggedOutput(REJECTED, record)
-            return
-        source, target = normalize(source, self._config), normalize(target, self._config)
-        reason = rejection_reason(source, target, self._config)
-        if reason:
-            yield beam.pvalue.TaggedOutput(REJECTED, (corpus, line, source, target, reason))
-        else:
-            yield corpus, line, source, target, ""
-
-
-class CleanPairs(beam.PTransform):
-    """Normalizes and filters records into a ``DoOutputsTuple`` (main, ``rejected``)."""
-
-    def __init__(self, config: CleaningConfig) -> None:
-        super().__init__()
-        self._config = config
-
-    def expand(self, records: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return records | "NormalizeAndFilter" >> beam.ParDo(CleanPairFn(self._config)).with_outputs(
-            REJECTED, main="kept"
-        )
+    corpus, line, source, target, reason = record
+    if reason:
+        return record
+    source, target = normalize(source, config), normalize(target, config)
+    return corpus, line, source, target, rejection_reason(source, target, config)

@@ -61,17 +61,40 @@ class CleaningConfig:
 
 @dataclass(frozen=True)
 class SplitConfig:
-    """Hash-based train/dev/test split keyed on the source sentence."""
+    """Hash-based train/dev/test split keyed on the source sentence, or given dev/test files.
+
+    ``dev_inputs`` / ``test_inputs`` (``aligned`` or ``tsv`` corpora) replace the
+    hash split for that split: their cleaned pairs are the whole split, and the
+    matching fraction is then ignored. Either way, train pairs whose source
+    occurs in dev or test are removed from train as ``leakage``.
+    """
 
     dev_fraction: float = 0.05
     test_fraction: float = 0.05
     salt: str = "nmt-split"
+    dev_inputs: tuple[InputConfig, ...] = ()
+    test_inputs: tuple[InputConfig, ...] = ()
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.dev_fraction < 1.0 and 0.0 <= self.test_fraction < 1.0):
             raise ValueError("dev_fraction and test_fraction must be in [0, 1)")
         if self.dev_fraction + self.test_fraction >= 1.0:
             raise ValueError("dev_fraction + test_fraction must be below 1")
+        for spec in (*self.dev_inputs, *self.test_inputs):
+            if spec.format == "sample":
+                raise ValueError(
+                    f"input {spec.name!r}: dev/test inputs must be aligned or tsv files"
+                )
+
+    @property
+    def hash_dev_fraction(self) -> float:
+        """The share of sources hashed into dev (0 when dev comes from files)."""
+        return 0.0 if self.dev_inputs else self.dev_fraction
+
+    @property
+    def hash_test_fraction(self) -> float:
+        """The share of sources hashed into test (0 when test comes from files)."""
+        return 0.0 if self.test_inputs else self.test_fraction
 
 
 @dataclass(frozen=True)
@@ -93,7 +116,13 @@ class SentencePieceConfig:
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    """Everything the preprocessing stage needs, and nothing else."""
+    """Everything the preprocessing stage needs, and nothing else.
+
+    ``shuffle_buckets``: how many buckets the cleaned pairs are hashed into (by
+    source) for deduplication, splitting and sorting; each bucket is held in
+    one worker's memory, so more buckets bound memory on larger corpora
+    (0: one per 50,000 input pairs, at least 4). Outputs do not depend on it.
+    """
 
     source_lang: str = "src"
     target_lang: str = "tgt"
@@ -102,13 +131,29 @@ class PreprocessConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     sentencepiece: SentencePieceConfig = field(default_factory=SentencePieceConfig)
     num_shards: int = 4
+    shuffle_buckets: int = 0
     beam_args: tuple[str, ...] = ("--runner=FnApiRunner",)
 
     def __post_init__(self) -> None:
         if not self.inputs:
             raise ValueError("'inputs' must list at least one corpus")
-        names = [i.name for i in self.inputs]
+        names = [i.name for i in self.all_inputs]
         if len(set(names)) != len(names):
-            raise ValueError(f"input names must be unique, got {names}")
+            raise ValueError(
+                f"input names (inputs, dev_inputs, test_inputs) must be unique: {names}"
+            )
         if self.num_shards < 1:
             raise ValueError("num_shards must be >= 1")
+        if self.shuffle_buckets < 0:
+            raise ValueError("shuffle_buckets must be >= 0 (0 chooses one per 50,000 pairs)")
+
+    @property
+    def all_inputs(self) -> tuple[InputConfig, ...]:
+        """Every corpus read: ``inputs``, then ``split.dev_inputs``, then ``split.test_inputs``."""
+        return (*self.inputs, *self.split.dev_inputs, *self.split.test_inputs)
+
+    def roles(self) -> dict[str, str]:
+        """Corpus name → ``train`` (hash-split inputs), ``dev`` or ``test`` (given files)."""
+        roles = {i.name: "train" for i in self.inputs}
+        roles |= {i.name: "dev" for i in self.split.dev_inputs}
+        return roles | {i.name: "test" for i in self.split.test_inputs}

@@ -1,44 +1,36 @@
-"""Exact-duplicate removal of normalized pairs."""
+"""Exact-duplicate removal of normalized pairs, within one bucket of the clean step.
+
+Pairs are bucketed by their source, so every copy of a pair is in the same
+bucket. Copies count as duplicates only within the same role: train corpora
+together, given dev files together, given test files together (a dev pair that
+also occurs in train is leakage, handled by the split, not a duplicate).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 
-import apache_beam as beam
-
-from pipeline.cleaning import REJECTED
 from pipeline.readers import Record
 
 DUPLICATE = "duplicate"
 
 
-def _pair_key(record: Record) -> tuple[tuple[str, str], Record]:
-    return (record[2], record[3]), record
+def drop_duplicates(
+    records: Iterable[Record], roles: Mapping[str, str]
+) -> tuple[list[Record], list[Record]]:
+    """``(kept, rejected)``: the first copy (lowest ``(corpus, line)``) of each pair is kept.
 
-
-class KeepFirstFn(beam.DoFn):
-    """Keeps the first occurrence (lowest ``(corpus, line)``) of a pair; rejects the rest."""
-
-    def process(
-        self, element: tuple[tuple[str, str], Iterable[Record]]
-    ) -> Iterator[Record | beam.pvalue.TaggedOutput]:
-        _, group = element
-        first, *others = sorted(group, key=lambda r: (r[0], r[1]))
-        yield first
-        for corpus, line, source, target, _reason in others:
-            yield beam.pvalue.TaggedOutput(REJECTED, (corpus, line, source, target, DUPLICATE))
-
-
-class DropDuplicates(beam.PTransform):
-    """Removes exact duplicate ``(source, target)`` pairs across all corpora.
-
-    Returns a ``DoOutputsTuple`` with the kept records (main) and ``rejected``.
+    ``roles`` maps each corpus to ``train``, ``dev`` or ``test``; rejected
+    copies carry the reason ``duplicate``.
     """
-
-    def expand(self, records: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return (
-            records
-            | "KeyByPair" >> beam.Map(_pair_key)
-            | "GroupByPair" >> beam.GroupByKey()
-            | "KeepFirst" >> beam.ParDo(KeepFirstFn()).with_outputs(REJECTED, main="kept")
-        )
+    seen: set[tuple[str, str, str]] = set()
+    kept, rejected = [], []
+    for record in sorted(records, key=lambda r: (r[0], r[1])):
+        corpus, line, source, target, _reason = record
+        key = (roles[corpus], source, target)
+        if key in seen:
+            rejected.append((corpus, line, source, target, DUPLICATE))
+        else:
+            seen.add(key)
+            kept.append(record)
+    return kept, rejected

@@ -1,233 +1,180 @@
 """The preprocessing stage: raw parallel text → cleaned splits, SentencePiece, TFRecords.
 
-Three steps, each clearly separated:
+One Beam pipeline, whose steps are:
 
-1. Beam pipeline ``clean``: read → normalize → filter → dedupe → split → write
-   ``text/``, ``rejects.tsv`` and counts.
-2. SentencePiece training on the train split (single machine, in the driver).
-3. Beam pipeline ``encode``: read the split text → encode → ``tfrecords/`` shards
-   and length histograms.
+1. ``CleanAndSplit`` (parallel): read chunks → clean → bucket by source →
+   dedupe, split, remove leakage and sort each bucket.
+2. ``WriteCleanOutputs``: merge the sorted parts into ``text/`` and
+   ``rejects.tsv`` (streaming).
+3. ``TrainSentencePiece`` (single machine, one element): train on a bounded
+   sample of the train split.
+4. ``EncodeSplits`` (parallel): encode text chunks → ``tfrecords/`` shards.
 
 All inputs are validated before anything is written. Beam options come from
 ``config.beam_args`` and are passed through untouched, so the same code runs on
-any Beam runner.
+any Beam runner; the output folder must be on a file system every worker can
+reach (a local folder for local runners).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.cleaning import CleanPairs
+from pipeline.buckets import CleanAndSplit
 from pipeline.config import PreprocessConfig
-from pipeline.dedupe import DropDuplicates
-from pipeline.encoding import EncodePairs
-from pipeline.readers import FileTask, ReadCorpus, ResolvedInput, resolve_input
+from pipeline.encoding import EncodeSplits
+from pipeline.errors import CorpusError
+from pipeline.layout import SPLITS, Layout
+from pipeline.readers import FileTask, ResolvedInput, resolve_input
 from pipeline.sample_corpus import write_corpus
-from pipeline.splitting import LEAKAGE, SPLITS, SplitPairs
-from pipeline.stats import (
-    CountByKey,
-    WriteCounts,
-    check_accounting,
-    corpus_stats,
-    length_histograms,
-    read_counts,
-)
-from pipeline.subwords import train_sentencepiece
-from pipeline.writers import WriteAlignedText, WriteRejects
+from pipeline.splitting import LEAKAGE
+from pipeline.stats import check_accounting, corpus_stats, length_histograms, read_counts
+from pipeline.subwords import TrainSentencePiece
+from pipeline.writers import WriteCleanOutputs, read_json
 from seq2seq.config_fields import ConfigError
 
 LOG = logging.getLogger("pipeline")
 
-
-@dataclass(frozen=True)
-class Layout:
-    """Where every output of the stage lives under ``out_dir``."""
-
-    root: Path
-    source_lang: str
-    target_lang: str
-
-    def texts(self, split: str) -> tuple[str, str]:
-        """The aligned ``text/<split>.<lang>`` files: source side, then target side."""
-        text = self.root / "text"
-        return str(text / f"{split}.{self.source_lang}"), str(text / f"{split}.{self.target_lang}")
-
-    def model(self, side: str) -> str:
-        return str(self.root / "sentencepiece" / f"{side}.model")
-
-    def tfrecord_prefix(self, split: str) -> str:
-        return str(self.root / "tfrecords" / split)
+# Input pairs per shuffle bucket when ``shuffle_buckets`` is 0 (auto).
+PAIRS_PER_BUCKET = 50_000
+MIN_BUCKETS = 4
 
 
-def _resolve_inputs(config: PreprocessConfig, out_dir: Path) -> list[ResolvedInput]:
+def _resolve_inputs(config: PreprocessConfig, root: str) -> list[ResolvedInput]:
     """Validates every file input, then generates ``sample`` corpora under ``corpus/``."""
-    resolved = {i.name: resolve_input(i) for i in config.inputs if i.format != "sample"}
-    samples = [i for i in config.inputs if i.format == "sample"]
+    specs = config.all_inputs
+    resolved = {i.name: resolve_input(i) for i in specs if i.format != "sample"}
+    samples = [i for i in specs if i.format == "sample"]
+    if samples and "://" in root:
+        raise ConfigError(f"{root}: 'sample' inputs need a local output folder")
     for spec in samples:
+        out_dir = Path(root)
         corpus_dir = out_dir / "corpus" if len(samples) == 1 else out_dir / "corpus" / spec.name
         src, tgt = write_corpus(
             corpus_dir, spec.pairs, spec.seed, config.source_lang, config.target_lang
         )
         resolved[spec.name] = resolve_input(spec, str(src), str(tgt))
-    ordered = [resolved[i.name] for i in config.inputs]
+    ordered = [resolved[i.name] for i in specs]
     for r in ordered:
-        LOG.info("reading: corpus %r: %d pairs in %d file task(s)", r.name, r.lines, len(r.tasks))
+        LOG.info("reading: corpus %r: %d pairs in %d chunk(s)", r.name, r.lines, len(r.tasks))
     return ordered
 
 
-def _constant(value: str) -> Callable[[Any], str]:
-    return lambda _element: value
+def bucket_count(config: PreprocessConfig, total_pairs: int) -> int:
+    """``shuffle_buckets``, or one bucket per ``PAIRS_PER_BUCKET`` pairs (at least 4)."""
+    return config.shuffle_buckets or max(MIN_BUCKETS, math.ceil(total_pairs / PAIRS_PER_BUCKET))
 
 
-def _build_clean(
-    p: beam.Pipeline,
-    config: PreprocessConfig,
-    inputs: list[ResolvedInput],
-    paths: Layout,
-    work: Path,
+def build_pipeline(
+    p: beam.Pipeline, config: PreprocessConfig, tasks: list[FileTask], layout: Layout, buckets: int
 ) -> None:
-    """Pipeline 1: read → clean → dedupe → split → write text, rejects and counts."""
-    formats = {i.name: i.format for i in config.inputs}
-    records = [
-        p | f"Read[{r.name}]" >> ReadCorpus(r, tsv=formats[r.name] == "tsv") for r in inputs
-    ] | "FlattenCorpora" >> beam.Flatten()
-    cleaned = records | "Clean" >> CleanPairs(config.cleaning)
-    kept, rejects = cleaned.kept, [cleaned.rejected]
-    if config.cleaning.drop_duplicates:
-        deduped = kept | "Dedupe" >> DropDuplicates()
-        kept, rejects = deduped.kept, [*rejects, deduped.rejected]
-    splits = kept | "Split" >> SplitPairs(config.split)
-    all_rejects = [*rejects, splits[LEAKAGE]] | "FlattenRejects" >> beam.Flatten()
-    _ = all_rejects | "WriteRejects" >> WriteRejects(str(paths.root / "rejects.tsv"))
-    counts = [
-        records | "CountInput" >> CountByKey(lambda r: f"{r[0]}/input"),
-        all_rejects | "CountRejected" >> CountByKey(lambda r: f"{r[0]}/rejected/{r[4]}"),
-    ]
-    for split in SPLITS:
-        _ = splits[split] | f"WriteText[{split}]" >> WriteAlignedText(*paths.texts(split))
-        counts.append(splits[split] | f"CountKept[{split}]" >> CountByKey(lambda r: f"{r[0]}/kept"))
-        counts.append(splits[split] | f"CountSplit[{split}]" >> CountByKey(_constant(split)))
+    """Adds the whole stage to ``p``; its last step depends on every output."""
+    entries = (
+        p
+        | "ListChunks" >> beam.Create(list(enumerate(tasks)))
+        | "SpreadChunks" >> beam.Reshuffle()
+        | "CleanAndSplit"
+        >> CleanAndSplit(config.cleaning, config.split, config.roles(), layout, buckets)
+    )
     _ = (
-        counts
-        | "FlattenCounts" >> beam.Flatten()
-        | "WriteCounts" >> WriteCounts(str(work / "clean_counts.json"))
+        entries
+        | "WriteCleanOutputs" >> WriteCleanOutputs(layout)
+        | "TrainSentencePiece" >> TrainSentencePiece(config.sentencepiece, layout)
+        | "EncodeSplits" >> EncodeSplits(layout, config.num_shards)
     )
 
 
-def _build_encode(p: beam.Pipeline, config: PreprocessConfig, paths: Layout, work: Path) -> None:
-    """Pipeline 2: read split text → encode → TFRecord shards and length counts."""
-    lengths = []
-    models = (paths.model("source"), paths.model("target"))
-    for split in SPLITS:
-        task = ResolvedInput(split, (FileTask(split, 1, paths.texts(split)),), 0)
-        encoded = (
-            p
-            | f"ReadText[{split}]" >> ReadCorpus(task)
-            | f"ToPair[{split}]" >> beam.Map(lambda r: (r[2], r[3]))
-            | f"SpreadPairs[{split}]" >> beam.Reshuffle()
-            | f"Encode[{split}]" >> EncodePairs(*models, split)
-        )
-        _ = encoded.examples | f"WriteTFRecord[{split}]" >> beam.io.WriteToTFRecord(
-            paths.tfrecord_prefix(split),
-            file_name_suffix=".tfrecord",
-            num_shards=config.num_shards if split == "train" else 1,
-        )
-        lengths.append(encoded.lengths)
-    _ = (
-        lengths
-        | "FlattenLengths" >> beam.Flatten()
-        | "CountLengths" >> CountByKey(lambda key: key)
-        | "WriteLengthCounts" >> WriteCounts(str(work / "length_counts.json"))
-    )
+def run_pipeline(options: PipelineOptions, build: Any, *args: Any) -> None:
+    """Builds and runs a pipeline to completion; disconnects runners' clients (Dask)."""
+    p = beam.Pipeline(options=options)
+    build(p, *args)
+    result = p.run()
+    try:
+        result.wait_until_finish()
+    finally:
+        client = getattr(result, "client", None)
+        if client is not None:
+            client.close()
 
 
-def _prepare_dirs(out_dir: Path) -> None:
-    for sub in ("text", "sentencepiece", "tfrecords"):
-        (out_dir / sub).mkdir(parents=True, exist_ok=True)
-    for stale in (out_dir / "tfrecords").glob("*.tfrecord"):
-        stale.unlink()
+def _prepare(layout: Layout) -> None:
+    """Removes a previous run's shards, models and work files (folders come with files)."""
+    patterns = [layout.path("tfrecords", "*.tfrecord"), layout.path("sentencepiece", "*")]
+    stale = [m.path for r in FileSystems.match(patterns) for m in r.metadata_list]
+    if stale:
+        FileSystems.delete(stale)
+    _remove_work(layout)
 
 
-def _run(options: PipelineOptions, build: Any, *args: Any) -> None:
-    with beam.Pipeline(options=options) as p:
-        build(p, *args)
+def _remove_work(layout: Layout) -> None:
+    if FileSystems.exists(layout.work()):
+        FileSystems.delete([layout.work()])
 
 
-def _clean_step(
-    config: PreprocessConfig, inputs: list[ResolvedInput], paths: Layout, work: Path
-) -> tuple[dict[str, Any], dict[str, int]]:
-    """Runs pipeline 1; returns the per-corpus stats and the split sizes."""
-    LOG.info("cleaning: %d corpora", len(inputs))
-    _run(PipelineOptions(list(config.beam_args)), _build_clean, config, inputs, paths, work)
-    counts = read_counts(str(work / "clean_counts.json"))
-    corpora = corpus_stats(counts, [i.name for i in config.inputs])
+def _collect_stats(config: PreprocessConfig, layout: Layout) -> dict[str, Any]:
+    """Reads the counts the steps wrote, checks the accounting and logs each step."""
+    counts = read_counts(layout.work("clean_counts.json"))
+    corpora = corpus_stats(counts, [i.name for i in config.all_inputs])
     check_accounting(corpora)
     for name, c in corpora.items():
         kept, total, reasons = c["kept"], c["input"], c["rejected_by_reason"]
         LOG.info("cleaning: corpus %r: kept %d of %d, rejected %s", name, kept, total, reasons)
     split_sizes = {s: counts.get(s, 0) for s in SPLITS}
-    LOG.info("cleaning: split sizes %s", split_sizes)
-    return corpora, split_sizes
-
-
-def _subword_step(config: PreprocessConfig, paths: Layout) -> dict[str, Any]:
-    """Trains SentencePiece on the train split; returns its stats."""
-    sp_stats = train_sentencepiece(
-        Path(paths.texts("train")[0]),
-        Path(paths.texts("train")[1]),
-        config.sentencepiece,
-        paths.root / "sentencepiece",
-    )
+    leaked = sum(c["rejected_by_reason"].get(LEAKAGE, 0) for c in corpora.values())
+    LOG.info("cleaning: split sizes %s; %d leaked train pair(s) removed", split_sizes, leaked)
+    sp_stats = read_json(layout.work("sentencepiece.json"))
+    if "error" in sp_stats:
+        raise CorpusError(sp_stats["error"])
     sizes = sp_stats["source_vocab_size"], sp_stats["target_vocab_size"]
     LOG.info("training SentencePiece: vocab sizes source %d, target %d", *sizes)
-    return sp_stats
+    LOG.info("encoding: train into %d shard(s), dev and test into 1", config.num_shards)
+    return {
+        "corpora": corpora,
+        "splits": split_sizes,
+        "leakage_removed": leaked,
+        "length_histograms": length_histograms(read_counts(layout.work("length_counts.json"))),
+        "sentencepiece": sp_stats,
+    }
 
 
-def _encode_step(
-    config: PreprocessConfig, paths: Layout, work: Path, sizes: dict[str, int]
-) -> dict[str, Any]:
-    """Runs pipeline 2; returns the length histograms."""
-    LOG.info("encoding: %s pairs; train into %d shard(s)", sizes, config.num_shards)
-    _run(PipelineOptions(list(config.beam_args)), _build_encode, config, paths, work)
-    return length_histograms(read_counts(str(work / "length_counts.json")))
+def output_root(out_dir: str | Path) -> str:
+    """``out_dir`` as an absolute local path, or unchanged if it is a URL (``gs://...``)."""
+    text = str(out_dir)
+    return text if "://" in text else str(Path(text).resolve())
 
 
-def run_preprocess(config: PreprocessConfig, out_dir: Path) -> dict:
+def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
     """Runs the whole preprocessing stage into ``out_dir`` and returns its stats.
 
-    The stats are also written to ``out_dir/stats.json``. Raises ``CorpusError``
-    (before writing anything) for missing, unreadable or misaligned inputs.
+    ``out_dir`` is a local folder or a URL of a Beam file system that every
+    worker can reach. The stats are also written to ``out_dir/stats.json``.
+    Raises ``CorpusError`` (before writing anything) for missing, unreadable or
+    misaligned inputs.
     """
     if config.source_lang == config.target_lang:
         raise ConfigError("source_lang and target_lang must differ")
-    out_dir = Path(out_dir).resolve()
-    inputs = _resolve_inputs(config, out_dir)
-    _prepare_dirs(out_dir)
-    paths = Layout(out_dir, config.source_lang, config.target_lang)
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
+    root = output_root(out_dir)
+    inputs = _resolve_inputs(config, root)
+    layout = Layout(root, config.source_lang, config.target_lang)
+    _prepare(layout)
+    tasks = [task for r in inputs for task in r.tasks]
+    buckets = bucket_count(config, sum(r.lines for r in inputs))
+    LOG.info("cleaning: %d chunk(s) into %d bucket(s)", len(tasks), buckets)
     try:
-        corpora, split_sizes = _clean_step(config, inputs, paths, work)
-        sp_stats = _subword_step(config, paths)
-        histograms = _encode_step(config, paths, work, split_sizes)
+        options = PipelineOptions(list(config.beam_args))
+        run_pipeline(options, build_pipeline, config, tasks, layout, buckets)
+        stats = _collect_stats(config, layout)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    stats = {
-        "corpora": corpora,
-        "splits": split_sizes,
-        "leakage_removed": sum(c["rejected_by_reason"].get(LEAKAGE, 0) for c in corpora.values()),
-        "length_histograms": histograms,
-        "sentencepiece": sp_stats,
-    }
-    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    LOG.info("done: stats written to %s", out_dir / "stats.json")
+        _remove_work(layout)
+    with FileSystems.create(layout.path("stats.json")) as handle:
+        handle.write((json.dumps(stats, indent=2) + "\n").encode("utf-8"))
+    LOG.info("done: stats written to %s", layout.path("stats.json"))
     return stats

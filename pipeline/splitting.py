@@ -1,78 +1,59 @@
 """Deterministic train/dev/test split keyed on the cleaned source sentence.
 
-A pair's split depends only on ``sha256(salt, source)``, so every occurrence of
-a source sentence lands in the same split. Train pairs whose source still occurs
-in dev or test are removed as ``leakage`` (with source-keyed splitting there are
-none, but the check is real).
+A pair of a hash-split corpus lands in the split given by ``sha256(salt,
+source)`` only, so every occurrence of a source sentence lands in the same
+split. Pairs of the given dev/test files (``split.dev_inputs`` /
+``split.test_inputs``) are that split. Train pairs whose source occurs in dev
+or test are then removed as ``leakage``. Pairs are bucketed by source, so this
+check is complete within one bucket.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from typing import Any
-
-import apache_beam as beam
+from collections.abc import Iterable, Mapping
 
 from pipeline.config import SplitConfig
+from pipeline.layout import SPLITS
+from pipeline.readers import Record
 
-SPLITS = ("train", "dev", "test")
 LEAKAGE = "leakage"
+
+__all__ = ["LEAKAGE", "SPLITS", "assign_splits", "split_of"]
 
 
 def split_of(source: str, config: SplitConfig) -> str:
-    """The split (``train``, ``dev`` or ``test``) of a cleaned source sentence."""
+    """The hash split (``train``, ``dev`` or ``test``) of a cleaned source sentence.
+
+    Dev or test fractions are 0 when that split comes from given files.
+    """
     digest = hashlib.sha256(f"{config.salt}\x00{source}".encode()).digest()
     position = int.from_bytes(digest[:8], "big") / 2**64
-    if position < config.test_fraction:
+    if position < config.hash_test_fraction:
         return "test"
-    if position < config.test_fraction + config.dev_fraction:
+    if position < config.hash_test_fraction + config.hash_dev_fraction:
         return "dev"
     return "train"
 
 
-class SplitPartitionFn(beam.PartitionFn):
-    """Partitions records by ``split_of`` their source, in ``SPLITS`` order."""
+def assign_splits(
+    records: Iterable[Record], roles: Mapping[str, str], config: SplitConfig
+) -> tuple[dict[str, list[Record]], list[Record]]:
+    """``({split: records}, leaked)``; leaked train records carry the reason ``leakage``.
 
-    def __init__(self, config: SplitConfig) -> None:
-        self._config = config
-
-    def partition_for(self, element: Any, num_partitions: int, *args: Any, **kwargs: Any) -> int:
-        return SPLITS.index(split_of(element[2], self._config))
-
-
-class RemoveLeakageFn(beam.DoFn):
-    """Drops train records whose source occurs in a held-out split (tagged ``leakage``)."""
-
-    def process(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        _, groups = element
-        leaked = any(True for _ in groups["heldout"])
-        for corpus, line, source, target, _reason in groups["train"]:
-            if leaked:
-                yield beam.pvalue.TaggedOutput(LEAKAGE, (corpus, line, source, target, LEAKAGE))
-            else:
-                yield corpus, line, source, target, ""
-
-
-class SplitPairs(beam.PTransform):
-    """Splits records into ``{"train", "dev", "test", "leakage"}`` PCollections."""
-
-    def __init__(self, config: SplitConfig) -> None:
-        super().__init__()
-        self._config = config
-
-    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
-        partition = beam.Partition(SplitPartitionFn(self._config), len(SPLITS))
-        train, dev, test = records | "AssignSplit" >> partition
-        heldout = (
-            (dev, test)
-            | "FlattenHeldOut" >> beam.Flatten()
-            | "KeyHeldOutBySource" >> beam.Map(lambda r: (r[2], None))
-        )
-        keyed_train = train | "KeyTrainBySource" >> beam.Map(lambda r: (r[2], r))
-        checked = (
-            {"train": keyed_train, "heldout": heldout}
-            | "JoinOnSource" >> beam.CoGroupByKey()
-            | "RemoveLeakage" >> beam.ParDo(RemoveLeakageFn()).with_outputs(LEAKAGE, main="train")
-        )
-        return {"train": checked.train, "dev": dev, "test": test, LEAKAGE: checked[LEAKAGE]}
+    ``roles`` maps each corpus to ``train`` (hash split), ``dev`` or ``test``.
+    """
+    splits: dict[str, list[Record]] = {s: [] for s in SPLITS}
+    candidates: list[Record] = []
+    for record in records:
+        role = roles[record[0]]
+        split = split_of(record[2], config) if role == "train" else role
+        (candidates if split == "train" else splits[split]).append(record)
+    held_out = {r[2] for s in ("dev", "test") for r in splits[s]}
+    leaked = []
+    for corpus, line, source, target, reason in candidates:
+        if source in held_out:
+            leaked.append((corpus, line, source, target, LEAKAGE))
+        else:
+            splits["train"].append((corpus, line, source, target, reason))
+    return splits, leaked

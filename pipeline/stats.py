@@ -1,17 +1,15 @@
-"""Counting transforms and the assembly of ``stats.json``.
+"""The assembly of ``stats.json`` from the counts the Beam steps write.
 
-Beam steps count into ``(key, count)`` pairs that a single ``WriteJson`` step
-stores; the driver reads them back and builds the stats dict, in which every
+The driver reads the counts back and builds the stats dict, in which every
 corpus satisfies ``input == kept + rejected``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 # Upper bounds of the length-histogram buckets, in SentencePiece pieces.
@@ -34,42 +32,8 @@ def empty_histogram() -> dict[str, int]:
     return {bucket_label(b): 0 for b in BUCKET_BOUNDS} | {bucket_label(BUCKET_BOUNDS[-1] + 1): 0}
 
 
-class CountByKey(beam.PTransform):
-    """``(key, count)`` pairs, where each element contributes 1 to ``key_fn(element)``."""
-
-    def __init__(self, key_fn: Callable[[Any], str]) -> None:
-        super().__init__()
-        self._key_fn = key_fn
-
-    def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
-        return (
-            pcoll | "Key" >> beam.Map(self._key_fn) | "Count" >> beam.combiners.Count.PerElement()
-        )
-
-
-def _write_json(items: Iterable[tuple[str, int]], path: str) -> None:
-    with FileSystems.create(path) as handle:
-        handle.write(json.dumps(dict(sorted(items)), indent=1).encode("utf-8"))
-
-
-class WriteCounts(beam.PTransform):
-    """Sums ``(key, count)`` pairs and writes them to one JSON object at ``path``."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self._path = path
-
-    def expand(self, counts: beam.PCollection) -> beam.PCollection:
-        return (
-            counts
-            | "Sum" >> beam.CombinePerKey(sum)
-            | "Gather" >> beam.combiners.ToList()
-            | "Write" >> beam.Map(_write_json, self._path)
-        )
-
-
 def read_counts(path: str) -> dict[str, int]:
-    """The counts written by ``WriteCounts``."""
+    """The counts a Beam step wrote to the JSON file ``path``."""
     with FileSystems.open(path) as handle:
         data: dict[str, int] = json.loads(handle.read().decode("utf-8"))
     return data

@@ -1,4 +1,7 @@
-"""SentencePiece training: the single-machine step between the two Beam pipelines.
+"""SentencePiece training: the single-machine step between cleaning and encoding.
+
+It runs as one Beam step on one element (so in one worker, after every split
+text file is written) and reads and writes through Beam's file systems.
 
 The model is trained on a bounded, deterministic sample of the train split: the
 ``max_sentences`` sentences with the smallest SHA-1 hash, fed in hash order.
@@ -12,15 +15,19 @@ from __future__ import annotations
 import hashlib
 import heapq
 import io
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import apache_beam as beam
 import sentencepiece as spm
+from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import SentencePieceConfig
 from pipeline.errors import CorpusError
+from pipeline.layout import Layout
 
 LOG = logging.getLogger("pipeline")
 
@@ -31,10 +38,10 @@ _SEED = 1234
 _THREADS = 8
 
 
-def _sentences(paths: Iterable[Path]) -> Iterator[str]:
+def _sentences(paths: Iterable[str | Path]) -> Iterator[str]:
     for path in paths:
-        with path.open(encoding="utf-8", newline="\n") as handle:
-            for line in handle:
+        with FileSystems.open(str(path)) as raw:
+            for line in io.TextIOWrapper(raw, encoding="utf-8", newline="\n"):
                 yield line.rstrip("\n")
 
 
@@ -42,7 +49,7 @@ def _sample_key(sentence: str) -> tuple[bytes, str]:
     return hashlib.sha1(sentence.encode("utf-8")).digest(), sentence
 
 
-def training_sample(paths: Iterable[Path], max_sentences: int) -> list[str]:
+def training_sample(paths: Iterable[str | Path], max_sentences: int) -> list[str]:
     """At most ``max_sentences`` non-empty lines of ``paths`` with the smallest hashes.
 
     Streams the files and keeps only the sample in memory; the result is in
@@ -88,29 +95,39 @@ def vocab_text(processor: spm.SentencePieceProcessor) -> str:
     )
 
 
-def _train_into(sentences: list[str], config: SentencePieceConfig, names: list[Path]) -> int:
+def _write(path: str, data: bytes) -> None:
+    with FileSystems.create(path) as handle:
+        handle.write(data)
+
+
+def _train_into(sentences: list[str], config: SentencePieceConfig, names: list[str]) -> int:
     """Trains one model, copies it to each ``name`` (.model and .vocab); its vocab size."""
     if not sentences:
         raise CorpusError("no training sentences are left after cleaning; check the inputs")
     model = _train(sentences, config)
     processor = spm.SentencePieceProcessor(model_proto=model)
-    vocab = vocab_text(processor)
+    vocab = vocab_text(processor).encode("utf-8")
     for name in names:
-        name.with_suffix(".model").write_bytes(model)
-        name.with_suffix(".vocab").write_text(vocab, encoding="utf-8")
+        _write(f"{name}.model", model)
+        _write(f"{name}.vocab", vocab)
     return int(processor.get_piece_size())
 
 
 def train_sentencepiece(
-    source_text: Path, target_text: Path, config: SentencePieceConfig, out_dir: Path
+    source_text: str | Path,
+    target_text: str | Path,
+    config: SentencePieceConfig,
+    out_dir: str | Path,
 ) -> dict[str, Any]:
     """Trains ``out_dir/{source,target}.model`` (+ ``.vocab``) from the train split.
 
     With ``config.joint`` one model is trained on both sides and written under
     both names. Returns the SentencePiece section of ``stats.json``.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    source, target = out_dir / "source", out_dir / "target"
+    source, target = (
+        FileSystems.join(str(out_dir), "source"),
+        FileSystems.join(str(out_dir), "target"),
+    )
     stats: dict[str, Any] = {
         "model_type": config.model_type,
         "vocab_size": config.vocab_size,
@@ -136,3 +153,33 @@ def train_sentencepiece(
     stats |= {"training_sentences": counts}
     stats |= {"source_vocab_size": sizes["source"], "target_vocab_size": sizes["target"]}
     return stats
+
+
+def _train_step(index: Any, config: SentencePieceConfig, layout: Layout) -> Iterator[Any]:
+    """Trains the models from the train text, writes their stats and passes ``index`` on.
+
+    A ``CorpusError`` (nothing to train on) is written to the stats as ``error``
+    for the driver to report, and stops the pipeline's encoding (no element).
+    """
+    try:
+        stats = train_sentencepiece(*layout.texts("train"), config, layout.path("sentencepiece"))
+    except CorpusError as err:
+        stats = {"error": str(err)}
+    with FileSystems.create(layout.work("sentencepiece.json")) as handle:
+        handle.write(json.dumps(stats).encode("utf-8"))
+    if "error" not in stats:
+        yield index
+
+
+class TrainSentencePiece(beam.PTransform):
+    """The single-machine step: one element (the text index) in, the same element out.
+
+    Runs once, after the split texts are written, and before any encoding.
+    """
+
+    def __init__(self, config: SentencePieceConfig, layout: Layout) -> None:
+        super().__init__()
+        self._config, self._layout = config, layout
+
+    def expand(self, index: beam.PCollection) -> beam.PCollection:
+        return index | "TrainOnTrainSplit" >> beam.FlatMap(_train_step, self._config, self._layout)

@@ -81,6 +81,11 @@ def read_inputs(
     return EvaluationData(source, sources, tuple(references), refs, baseline, base)
 
 
+def _path(path: Path) -> str:
+    """Paths in the report are absolute, so that it can be read from anywhere."""
+    return str(path.absolute())
+
+
 def _entry(index: int, data: EvaluationData, hyps: list[str], chrf: list[float]) -> dict[str, Any]:
     return {
         "line": index + 1,
@@ -99,9 +104,9 @@ def _scores(
     chrf = sentence_chrf(hyps, data.references)
     best, worst = extremes(chrf, config.extremes)
     significance = None
-    if data.baseline is not None:
+    if data.baseline is not None and data.baseline_path is not None:
         test = paired_significance(hyps, data.baseline, data.references, config)
-        significance = {"baseline": str(data.baseline_path), **test}
+        significance = {"baseline": _path(data.baseline_path), **test}
     report = {
         **{key: metrics[key]["score"] for key in ("bleu", "chrf", "ter")},
         **{f"{key}_signature": metrics[key]["signature"] for key in ("bleu", "chrf", "ter")},
@@ -187,9 +192,9 @@ def evaluate(
         "schema_version": SCHEMA_VERSION,
         "experiment": experiment,
         "system": system.description,
-        "source": str(data.source),
-        "references": [str(p) for p in data.reference_paths],
-        "hypotheses": str(hypothesis_path),
+        "source": _path(data.source),
+        "references": [_path(p) for p in data.reference_paths],
+        "hypotheses": _path(hypothesis_path),
         "sentences": len(hyps),
         **scores,
         "samples": [_entry(i, data, hyps, chrf) for i in samples],

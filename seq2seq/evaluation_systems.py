@@ -25,7 +25,7 @@ def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeC
     reader = AttentionReader(translator, layout.source_spm, layout.target_spm)
     description = {
         "kind": "checkpoint",
-        "path": str(layout.best),
+        "path": str(layout.best.absolute()),
         "decode": dataclasses.asdict(decode),
     }
     return System(translate, description, reader.read, layout.train_log)
@@ -43,7 +43,7 @@ def resolve_saved_model(path: Path) -> Path:
 def saved_model_system(path: Path) -> System:
     """An exported SavedModel's ``serving_default`` signature (its exported decode defaults)."""
     resolved = resolve_saved_model(path)
-    description = {"kind": "saved_model", "path": str(resolved), "decode": None}
+    description = {"kind": "saved_model", "path": str(resolved.absolute()), "decode": None}
     notes = [
         "No training curves or attention heatmaps: they need the run's checkpoint, "
         "not an exported SavedModel."

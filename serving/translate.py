@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.batching import translate_stream
+from serving.length_check import LengthChecker
 
 
 def resolve_version(model_dir: Path, version: int | None) -> Path:
@@ -31,12 +32,19 @@ def resolve_version(model_dir: Path, version: int | None) -> Path:
     return model_dir / str(versions[-1])
 
 
-def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
-    """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``."""
+def load_saved_model(path: Path) -> Any:
+    """``tf.saved_model.load`` with the tensorflow-text ops registered first."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
 
-    loaded = tf.saved_model.load(str(path))
+    return tf.saved_model.load(str(path))
+
+
+def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
+    """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``."""
+    import tensorflow as tf
+
+    loaded = load_saved_model(path)
     if options:
         signature = loaded.signatures["translate_with_options"]
         extra = {
@@ -83,15 +91,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "max_length_b": args.max_length_b,
         }
     try:
-        translate = load_translate_fn(resolve_version(args.model, args.version), options)
+        path = resolve_version(args.model, args.version)
+        translate = load_translate_fn(path, options)
         source = args.input.open(encoding="utf-8") if args.input else sys.stdin
     except (FileNotFoundError, OSError) as err:
         print(f"serving.translate: error: {err}", file=sys.stderr)
         return 2
+    checker = LengthChecker.from_export(path, report=_warn)
     sink = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     try:
+        lines = checker.check(source) if checker else source
+        total = _count_lines(args.input) if args.input and args.output else None
         stream = translate_stream(
-            translate, source, args.batch_size, progress=args.output is not None
+            translate, lines, args.batch_size, progress=args.output is not None, total=total
         )
         for line in stream:
             sink.write(line + "\n")
@@ -100,7 +112,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             source.close()
         if args.output:
             sink.close()
+    if checker and checker.summary():
+        _warn(checker.summary() or "")
     return 0
+
+
+def _warn(message: str) -> None:
+    print(f"serving.translate: warning: {message}", file=sys.stderr)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in ``path``, read in constant memory (for the progress bar's total)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
 
 
 if __name__ == "__main__":

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.cleaning import CleanPairs, normalize, rejection_reason
+from pipeline.cleaning import clean_record, normalize, rejection_reason
 from pipeline.config import CleaningConfig
-
-
-def _pipeline() -> BeamTestPipeline:
-    return BeamTestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
 
 
 def test_normalize_applies_each_enabled_step() -> None:
@@ -43,24 +35,21 @@ def test_rejection_reason(source: str, target: str, config: CleaningConfig, reas
     assert rejection_reason(source, target, config) == reason
 
 
-def test_clean_pairs_transform_routes_rejects() -> None:
-    records = [
-        ("c", 1, " Hello &amp;  world ", "Hola &amp; mundo", ""),
-        ("c", 2, "", "vacío", ""),
-        ("c", 3, "bad", "", "invalid_utf8"),
-        ("c", 4, "same", "same", ""),
-    ]
-    with _pipeline() as p:
-        out = p | beam.Create(records) | CleanPairs(CleaningConfig())
-        assert_that(out.kept, equal_to([("c", 1, "Hello & world", "Hola & mundo", "")]))
-        assert_that(
-            out.rejected,
-            equal_to(
-                [
-                    ("c", 2, "", "vacío", "empty_source"),
-                    ("c", 3, "bad", "", "invalid_utf8"),
-                    ("c", 4, "same", "same", "source_equals_target"),
-                ]
-            ),
-            label="CheckRejected",
-        )
+def test_clean_record_normalizes_and_names_the_reject_reason() -> None:
+    config = CleaningConfig()
+    assert clean_record(("c", 1, " Hello &amp;  world ", "Hola &amp; mundo", ""), config) == (
+        "c",
+        1,
+        "Hello & world",
+        "Hola & mundo",
+        "",
+    )
+    assert clean_record(("c", 2, "", "vacío", ""), config)[4] == "empty_source"
+    assert clean_record(("c", 3, " bad", "", "invalid_utf8"), config) == (
+        "c",
+        3,
+        " bad",
+        "",
+        "invalid_utf8",
+    )
+    assert clean_record(("c", 4, "same ", "same", ""), config)[4] == "source_equals_target"

@@ -9,11 +9,13 @@ import pytest
 import sentencepiece as spm
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline import writers
 from pipeline.config import SentencePieceConfig
-from pipeline.encoding import EncodePairs, make_example
-from pipeline.stats import bucket_label
+from pipeline.encoding import EncodeSplits, make_example, shard_of
+from pipeline.layout import Layout
+from pipeline.recordio import tfrecord_frame, write_records
+from pipeline.stats import read_counts
 from pipeline.subwords import train_sentencepiece, training_sample
 from pipeline.tfexample import serialize_int64_example
 
@@ -82,18 +84,53 @@ def test_int64_example_matches_tensorflow() -> None:
     assert parsed == tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def test_encode_pairs_emits_examples_and_lengths(models: Path) -> None:
-    src_model, tgt_model = str(models / "source.model"), str(models / "target.model")
-    pairs = [("the cat eats", "el gato come"), ("a big red house", "la casa")]
-    sp_src = spm.SentencePieceProcessor(model_file=src_model)
-    sp_tgt = spm.SentencePieceProcessor(model_file=tgt_model)
-    expected = [make_example(sp_src.encode(s), sp_tgt.encode(t)) for s, t in pairs]
-    lengths = [
-        f"dev/{side}/{bucket_label(len(sp.encode(text)))}"
-        for pair in pairs
-        for side, sp, text in zip(("source", "target"), (sp_src, sp_tgt), pair, strict=True)
-    ]
+def _write_text(layout: Layout, split: str, pairs: list[tuple[str, str]]) -> list:
+    part = layout.work("text", f"{split}.pkl")
+    write_records(part, sorted(pairs))
+    return writers.write_split_text([part], *layout.texts(split))
+
+
+def test_encode_splits_writes_sharded_tfrecords_in_text_order(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tensorflow as tf
+
+    monkeypatch.setattr(writers, "ENCODE_CHUNK_LINES", 2)
+    layout = Layout(str(tmp_path), "src", "tgt")
+    for side in ("source", "target"):
+        (tmp_path / "sentencepiece").mkdir(exist_ok=True)
+        (tmp_path / "sentencepiece" / f"{side}.model").write_bytes(
+            (models / f"{side}.model").read_bytes()
+        )
+    pairs = [(f"the {w} eats", f"el {w} come") for w in WORDS[:7]]
+    index = {"train": _write_text(layout, "train", pairs), "dev": [], "test": []}
+    index["dev"] = _write_text(layout, "dev", pairs[:1])
+    _write_text(layout, "test", [])
+    assert [c[0] for c in index["train"]] == [2, 2, 2, 1]
     with _pipeline() as p:
-        out = p | beam.Create(pairs) | EncodePairs(src_model, tgt_model, "dev")
-        assert_that(out.examples, equal_to(expected))
-        assert_that(out.lengths, equal_to(lengths), label="CheckLengths")
+        _ = p | beam.Create([index]) | EncodeSplits(layout, num_shards=2)
+    sp_src = spm.SentencePieceProcessor(model_file=str(models / "source.model"))
+    sp_tgt = spm.SentencePieceProcessor(model_file=str(models / "target.model"))
+    for shard in range(2):
+        path = layout.tfrecord("train", shard, 2)
+        records = [r.numpy() for r in tf.data.TFRecordDataset(path)]
+        expected = [
+            make_example(sp_src.encode(s), sp_tgt.encode(t))
+            for s, t in sorted(pairs)
+            if shard_of(s, t, 2) == shard
+        ]
+        assert records == expected
+    assert [r.numpy() for r in tf.data.TFRecordDataset(layout.tfrecord("dev", 0, 1))] == [
+        make_example(sp_src.encode(pairs[0][0]), sp_tgt.encode(pairs[0][1]))
+    ]
+    assert (tmp_path / "tfrecords" / "test-00000-of-00001.tfrecord").read_bytes() == b""
+    lengths = read_counts(layout.work("length_counts.json"))
+    assert sum(n for key, n in lengths.items() if key.startswith("train/source/")) == 7
+
+
+def test_tfrecord_frame_reads_back_with_tensorflow(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    payloads = [b"", b"x", b"\x00" * 300]
+    (tmp_path / "r.tfrecord").write_bytes(b"".join(tfrecord_frame(d) for d in payloads))
+    assert [r.numpy() for r in tf.data.TFRecordDataset(str(tmp_path / "r.tfrecord"))] == payloads

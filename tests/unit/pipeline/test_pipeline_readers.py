@@ -10,9 +10,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline import readers
 from pipeline.config import InputConfig
 from pipeline.errors import CorpusError
-from pipeline.readers import ReadCorpus, count_lines, decode_line, resolve_input
+from pipeline.readers import ReadCorpus, count_lines, decode_line, resolve_input, scan_lines
 
 
 def _pipeline() -> BeamTestPipeline:
@@ -93,4 +94,45 @@ def test_tsv_defects_become_records_with_reasons(tmp_path: Path) -> None:
         ("t", 5, "four", "cuatro", ""),
     ]
     with _pipeline() as p:
-        assert_that(p | ReadCorpus(resolve_input(spec), tsv=True), equal_to(expected))
+        assert_that(p | ReadCorpus(resolve_input(spec)), equal_to(expected))
+
+
+def test_scan_lines_finds_chunk_offsets(tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"x\nyy\nzzz\nw")
+    assert scan_lines(str(tmp_path / "a"), 2) == (4, (5,))
+    assert scan_lines(str(tmp_path / "a"), 1) == (4, (2, 5, 9))
+    (tmp_path / "b").write_bytes(b"x\ny\n")
+    assert scan_lines(str(tmp_path / "b"), 2) == (2, ())
+
+
+def test_big_files_are_read_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readers, "CHUNK_LINES", 2)
+    sources = ["\ufeffa", "b", "c", "d", "e"]
+    (tmp_path / "x.en").write_text("\n".join(sources), encoding="utf-8")
+    (tmp_path / "x.es").write_text("".join(f"{s.upper()}\n" for s in sources), encoding="utf-8")
+    tsv_lines = "".join(f"{s}\t{s[-1]}!\n" for s in sources)
+    (tmp_path / "x.tsv").write_text(tsv_lines, encoding="utf-8")
+    aligned = resolve_input(
+        InputConfig(name="x", source=str(tmp_path / "x.en"), target=str(tmp_path / "x.es"))
+    )
+    tsv = resolve_input(InputConfig(name="t", format="tsv", path=str(tmp_path / "x.tsv")))
+    assert [t.lines for t in aligned.tasks] == [2, 2, 1] == [t.lines for t in tsv.tasks]
+    letters = "abcde"
+    with _pipeline() as p:
+        assert_that(
+            p | "Aligned" >> ReadCorpus(aligned),
+            equal_to([("x", i + 1, c, c.upper(), "") for i, c in enumerate(letters)]),
+        )
+        assert_that(
+            p | "Tsv" >> ReadCorpus(tsv),
+            equal_to([("t", i + 1, c, f"{c}!", "") for i, c in enumerate(letters)]),
+            label="CheckTsv",
+        )
+
+
+def test_a_file_that_shrinks_while_read_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "x.tsv").write_text("a\tb\nc\td\n")
+    resolved = resolve_input(InputConfig(name="t", format="tsv", path=str(tmp_path / "x.tsv")))
+    (tmp_path / "x.tsv").write_text("a\tb\n")
+    with pytest.raises(CorpusError, match=r"x\.tsv changed length while being read \(line 2\)"):
+        list(readers.read_task(resolved.tasks[0]))

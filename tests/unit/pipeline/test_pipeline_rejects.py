@@ -167,3 +167,13 @@ def test_missing_input_fails_before_any_output(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match=r"corpus 'tsv': no file matches .*c\.tsv"):
         run_preprocess(_config(tmp_path), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_corpus_with_nothing_left_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "c.tsv").write_bytes(b"same\tsame\n\tempty\n")
+    config = _config(
+        tmp_path, inputs=(InputConfig(name="t", format="tsv", path=str(tmp_path / "c.tsv")),)
+    )
+    with pytest.raises(CorpusError, match=r"^no training sentences are left after cleaning"):
+        run_preprocess(config, tmp_path / "out")
+    assert not (tmp_path / "out" / ".work").exists()

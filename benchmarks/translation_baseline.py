@@ -1,0 +1,136 @@
+"""The Python-loop decoder the benchmarks compare against.
+
+As in the Keras NMT tutorials: the encoder runs once, then Python calls the
+model once per output step and does the search bookkeeping itself (argmax,
+or beam top-k with GNMT length penalty in NumPy). The step is either called
+eagerly, as in the tutorials, or as a ``tf.function`` (the faster variant,
+which gives the more conservative ratios). It uses
+the same trained weights, tokenizers, length limits and banned pieces as the
+exported model, so greedy outputs agree with the in-graph search.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from seq2seq import stages
+from seq2seq.config import load_config
+from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
+
+NEG_INF = -1e9
+
+
+class LoopDecoder:
+    """Greedy and beam search as a Python loop over one decoder step per output token."""
+
+    def __init__(
+        self, config_path: Path, max_length_a: float, max_length_b: int, compiled: bool = True
+    ) -> None:
+        """``compiled``: the encoder and the step are ``tf.function``s; else plain eager calls."""
+        self.translator = stages.load_translator(load_config(config_path))
+        model = self.translator.model
+        self.encode: Any = lambda ids: model.encode(ids, training=False)
+        if compiled:
+            self.encode = tf.function(
+                self.encode, input_signature=[tf.TensorSpec([None, None], tf.int32)]
+            )
+        self._model_step = model.step
+        self._step: Any = None if compiled else model.step
+        self.a, self.b = max_length_a, max_length_b
+
+    def step(self, tokens: tf.Tensor, state: Any, memory: Any) -> Any:
+        """One decoder step (compiled: traced once for any batch and source length)."""
+        if self._step is None:
+            relaxed = tf.nest.map_structure(
+                lambda t: tf.TensorSpec([None] * t.shape.rank, t.dtype), (tokens, state, memory)
+            )
+            self._step = tf.function(self._model_step, input_signature=list(relaxed))
+        return self._step(tokens, state, memory)
+
+    def translate(self, texts: list[str], beam_size: int = 1, alpha: float = 0.6) -> list[str]:
+        """Best translation of each text."""
+        translator = self.translator
+        ids = translator.source_ids(translator.normalize(tf.constant(texts)))
+        source_lengths = np.count_nonzero(ids.numpy(), axis=1)
+        limits = np.maximum(np.ceil(self.a * source_lengths + self.b).astype(int), 1)
+        if beam_size <= 1:
+            pieces = self._greedy(ids, limits)
+        else:
+            pieces = self._beam(ids, limits, beam_size, alpha)
+        ragged = tf.ragged.constant(pieces, dtype=tf.int32, ragged_rank=1)
+        words = translator.target_tokenizer.detokenize(ragged).numpy()
+        return [w.decode("utf-8") if s.strip() else "" for w, s in zip(words, texts, strict=True)]
+
+    def _log_probs(self, logits: Any, must_end: np.ndarray) -> np.ndarray:
+        """Log-softmax ``[N, V]`` with padding/BOS banned; rows at their limit may only end."""
+        logits = logits.numpy().astype(np.float64)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs[:, [PAD_ID, BOS_ID]] = NEG_INF
+        eos = log_probs[must_end, EOS_ID]
+        log_probs[must_end] = NEG_INF
+        log_probs[must_end, EOS_ID] = eos
+        return log_probs
+
+    def _greedy(self, ids: tf.Tensor, limits: np.ndarray) -> list[list[int]]:
+        memory, state = self.encode(ids)
+        batch = len(limits)
+        tokens = np.full(batch, BOS_ID, np.int32)
+        finished = np.zeros(batch, bool)
+        outputs: list[list[int]] = [[] for _ in range(batch)]
+        for t in range(int(limits.max())):
+            logits, state, _ = self.step(tf.constant(tokens), state, memory)
+            tokens = self._log_probs(logits, t + 1 >= limits).argmax(axis=1).astype(np.int32)
+            for i in np.flatnonzero(~finished & (tokens != EOS_ID)):
+                outputs[i].append(int(tokens[i]))
+            finished |= tokens == EOS_ID
+            if finished.all():
+                break
+        return outputs
+
+    def _beam(self, ids: tf.Tensor, limits: np.ndarray, k: int, alpha: float) -> list[list[int]]:
+        batch = len(limits)
+        memory, state = self.encode(tf.repeat(ids, k, axis=0))
+        scores = np.full((batch, k), NEG_INF)
+        scores[:, 0] = 0.0
+        finished = np.zeros((batch, k), bool)
+        lengths = np.zeros((batch, k), int)
+        sequences = np.zeros((batch, k, 0), np.int32)
+        tokens = np.full(batch * k, BOS_ID, np.int32)
+        rows = np.arange(batch)[:, None]
+        for t in range(int(limits.max())):
+            logits, state, _ = self.step(tf.constant(tokens), state, memory)
+            log_probs = self._log_probs(logits, np.repeat(t + 1 >= limits, k))
+            log_probs = log_probs.reshape(batch, k, -1)
+            vocab = log_probs.shape[-1]
+            log_probs[finished] = NEG_INF
+            log_probs[finished, EOS_ID] = 0.0
+            totals = scores[:, :, None] + log_probs
+            grown = lengths + ~finished
+            normalized = totals / (((5.0 + grown) / 6.0) ** alpha)[:, :, None]
+            flat = np.argsort(-normalized.reshape(batch, -1), axis=1, kind="stable")[:, :k]
+            parents, chosen = flat // vocab, (flat % vocab).astype(np.int32)
+            scores = np.take_along_axis(totals.reshape(batch, -1), flat, axis=1)
+            lengths = np.take_along_axis(grown, parents, axis=1)
+            was_finished = np.take_along_axis(finished, parents, axis=1)
+            chosen[was_finished] = PAD_ID
+            finished = was_finished | (chosen == EOS_ID)
+            sequences = np.concatenate([sequences[rows, parents], chosen[:, :, None]], axis=2)
+            order = tf.constant((parents + rows * k).reshape(-1))
+            state = tf.nest.map_structure(lambda s, o=order: tf.gather(s, o), state)
+            tokens = chosen.reshape(-1)
+            if finished.all():
+                break
+        normalized = scores / ((5.0 + lengths) / 6.0) ** alpha
+        best = sequences[np.arange(batch), normalized.argmax(axis=1)]
+        return [[int(p) for p in row[: _end(row)]] for row in best]
+
+
+def _end(row: np.ndarray) -> int:
+    """Pieces before the first EOS or padding."""
+    stops = np.flatnonzero((row == EOS_ID) | (row == PAD_ID))
+    return int(stops[0]) if len(stops) else len(row)

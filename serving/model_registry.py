@@ -1,0 +1,217 @@
+"""The versions of one model under a base path, loaded and unloaded as folders come and go.
+
+As TensorFlow Serving does, every integer folder ``<base>/<N>/`` holding a
+``saved_model.pb`` is a version; the highest one answers requests that name no
+version. ``poll`` loads new versions while the old ones keep serving, then
+swaps them in; a folder that disappears is unloaded (requests already running
+on it finish). A version that fails to load is reported with its error and
+retried once its files change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from serving.translate import load_saved_model
+
+log = logging.getLogger("serving.models")
+TEXT = "text"
+# Option input -> the exported model's variable that holds its default.
+DEFAULT_VARIABLES = {
+    "beam_size": "default_beam_size",
+    "alpha": "default_alpha",
+    "max_length_a": "default_a",
+    "max_length_b": "default_b",
+}
+
+
+@dataclass(eq=False)  # hashed by identity: a batch key holds the servable it runs on
+class Servable:
+    """One loaded version: its signatures, their input names and dtypes, and defaults."""
+
+    version: int
+    path: Path
+    loaded: Any
+    inputs: dict[str, dict[str, Any]]  # signature -> input name -> tf.DType
+    defaults: dict[str, int | float]
+    signature_defs: dict[str, Any]  # the SignatureDefMap as JSON
+
+    def run(
+        self, signature: str, options: tuple[tuple[str, Any], ...], texts: list[str]
+    ) -> dict[str, list[Any]]:
+        """Call ``signature`` on ``texts``; outputs as JSON-ready lists, one row per text."""
+        import tensorflow as tf
+
+        dtypes = self.inputs[signature]
+        kwargs = {TEXT: tf.constant(texts, tf.string)}
+        kwargs.update({name: tf.constant(value, dtypes[name]) for name, value in options})
+        result = self.loaded.signatures[signature](**kwargs)
+        return {name: _jsonable(result[name].numpy()) for name in sorted(result)}
+
+
+def _jsonable(array: Any) -> list[Any]:
+    """Strings decoded as UTF-8, float32 in its shortest exact decimal form."""
+    if array.ndim > 1:
+        return [_jsonable(row) for row in array]
+    if array.dtype == object:
+        return [value.decode("utf-8", errors="replace") for value in array]
+    if array.dtype.kind == "f":
+        return [float(str(value)) for value in array]
+    return list(array.tolist())
+
+
+def signature_defs_json(path: Path) -> dict[str, Any]:
+    """The ``signature_def`` map of ``path/saved_model.pb`` in TF Serving's JSON form."""
+    from google.protobuf import json_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    model = saved_model_pb2.SavedModel()
+    model.ParseFromString((path / "saved_model.pb").read_bytes())
+    defs = model.meta_graphs[0].signature_def
+    return {
+        name: json_format.MessageToDict(
+            defs[name],
+            preserving_proto_field_name=True,
+            always_print_fields_with_no_presence=True,
+        )
+        for name in sorted(defs)
+    }
+
+
+def load_servable(path: Path, version: int) -> Servable:
+    """Load the SavedModel at ``path`` with the signature metadata the API needs."""
+    loaded = load_saved_model(path)
+    inputs = {}
+    for name, function in loaded.signatures.items():
+        specs = function.structured_input_signature[1]
+        if TEXT not in specs:
+            raise ValueError(f"signature {name!r} has no {TEXT!r} input")
+        inputs[name] = {key: spec.dtype for key, spec in specs.items()}
+    defaults = {
+        option: _jsonable(getattr(loaded, variable).numpy().reshape([1]))[0]
+        for option, variable in DEFAULT_VARIABLES.items()
+        if hasattr(loaded, variable)
+    }
+    return Servable(version, path, loaded, inputs, defaults, signature_defs_json(path))
+
+
+def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of every file under ``folder``."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+
+
+class ModelRegistry:
+    """The loaded versions of the model under ``base_path``; ``poll`` syncs them with disk."""
+
+    def __init__(
+        self,
+        base_path: Path,
+        name: str,
+        loader: Callable[[Path, int], Any] = load_servable,
+        max_versions: int = 0,
+    ) -> None:
+        self.base_path = Path(base_path)
+        self.name = name
+        self.max_versions = max_versions
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._servables: dict[int, Any] = {}
+        self._failed: dict[int, tuple[str, Any]] = {}  # version -> (error, fingerprint)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _on_disk(self) -> list[int]:
+        """Integer version folders with a ``saved_model.pb``, ascending (capped)."""
+        if not self.base_path.is_dir():
+            return []
+        found = sorted(
+            int(p.name)
+            for p in self.base_path.iterdir()
+            if p.name.isdigit() and (p / "saved_model.pb").is_file()
+        )
+        return found[-self.max_versions :] if self.max_versions > 0 else found
+
+    def poll(self) -> None:
+        """Load new versions, then unload the ones whose folder is gone."""
+        wanted = self._on_disk()
+        for version in wanted:
+            if version not in self._servables:
+                self._load(version)
+        with self._lock:
+            gone = [v for v in self._servables if v not in wanted]
+            for version in gone:
+                del self._servables[version]
+                log.info("%s: unloaded version %d", self.name, version)
+            for version in [v for v in self._failed if v not in wanted]:
+                del self._failed[version]
+
+    def _load(self, version: int) -> None:
+        folder = self.base_path / str(version)
+        try:
+            fingerprint = _fingerprint(folder)
+        except OSError:  # removed or renamed while we looked: next poll decides
+            return
+        if version in self._failed and self._failed[version][1] == fingerprint:
+            return  # unchanged since it last failed
+        try:
+            servable = self._loader(folder, version)
+        except Exception as err:  # a broken export must not take the server down
+            log.error("%s: version %d failed to load: %s", self.name, version, err)
+            with self._lock:
+                self._failed[version] = (f"{type(err).__name__}: {err}", fingerprint)
+            return
+        with self._lock:
+            self._servables[version] = servable
+            self._failed.pop(version, None)
+        log.info("%s: loaded version %d from %s", self.name, version, folder)
+
+    def get(self, version: int | None = None) -> Any:
+        """The servable of ``version`` (default: the highest); ``KeyError`` if not loaded."""
+        with self._lock:
+            if version is None:
+                if not self._servables:
+                    raise KeyError(self.name)
+                version = max(self._servables)
+            return self._servables[version]
+
+    def versions(self) -> list[int]:
+        """Loaded versions, ascending."""
+        with self._lock:
+            return sorted(self._servables)
+
+    def status(self, version: int | None = None) -> list[tuple[int, str, str, str]]:
+        """``(version, state, error_code, error_message)``, highest version first."""
+        with self._lock:
+            rows = {v: (v, "AVAILABLE", "OK", "") for v in self._servables}
+            for v, (error, _) in self._failed.items():
+                rows[v] = (v, "END", "UNKNOWN", error)
+        if version is not None:
+            return [rows[version]] if version in rows else []
+        return [rows[v] for v in sorted(rows, reverse=True)]
+
+    def start(self, poll_seconds: float) -> None:
+        """Poll now, then every ``poll_seconds`` in a background thread."""
+        self.poll()
+        self._thread = threading.Thread(
+            target=self._watch, args=(poll_seconds,), name="model-watcher", daemon=True
+        )
+        self._thread.start()
+
+    def _watch(self, poll_seconds: float) -> None:
+        while not self._stop.wait(poll_seconds):
+            try:
+                self.poll()
+            except OSError as err:  # e.g. the base path vanished for a moment
+                log.warning("%s: polling %s failed: %s", self.name, self.base_path, err)
+
+    def stop(self) -> None:
+        """Stop watching the base path."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
