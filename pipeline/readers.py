@@ -3,7 +3,9 @@
 Every file goes through ``apache_beam.io.filesystems.FileSystems``, so paths may
 be local, ``gs://``, ``s3://`` or any other registered Beam file system, and
 ``.gz`` files are decompressed transparently. Files are read line by line
-(constant memory); aligned files are read in lock-step.
+(constant memory); aligned files are read in lock-step. Uncompressed files are
+cut into tasks of ``CHUNK_LINES`` lines at byte offsets found while they are
+counted, so one big file is read by several workers.
 
 A read record is the tuple ``(corpus, line_number, source, target, reason)``:
 ``reason`` is empty for a readable pair, or the name of the read problem

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import readers
 from pipeline.config import (
     CleaningConfig,
     InputConfig,
@@ -73,11 +74,24 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_dask_runner_outputs_equal_the_local_runner(tmp_path: Path, cluster: str) -> None:
+def _run_on_dask(config: PreprocessConfig, address: str, out: Path) -> tuple[dict, set[str]]:
+    """Runs the stage on the cluster; returns its stats and the workers that ran tasks."""
+    dask_args = (DASK_RUNNER, f"--dask_client_address={address}", "--dask_npartitions=4")
+    with distributed.Client(address) as client:
+        with distributed.get_task_stream(client=client) as tasks:
+            stats = run_preprocess(dataclasses.replace(config, beam_args=dask_args), out)
+        workers = set(client.scheduler_info()["workers"])
+    return stats, {t["worker"] for t in tasks.data} & workers
+
+
+def test_dask_runner_outputs_equal_the_local_runner(
+    tmp_path: Path, cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "CHUNK_LINES", 100)  # several reading tasks to spread
     config = _config(tmp_path)
     local = run_preprocess(config, tmp_path / "local")
-    dask_args = (DASK_RUNNER, f"--dask_client_address={cluster}")
-    on_dask = run_preprocess(dataclasses.replace(config, beam_args=dask_args), tmp_path / "dask")
+    on_dask, workers = _run_on_dask(config, cluster, tmp_path / "dask")
+    assert workers, "no task ran on the cluster's workers"
     assert on_dask == local
     assert local["corpora"]["defects"]["rejected"] == 4
     local_files, dask_files = _files(tmp_path / "local"), _files(tmp_path / "dask")
