@@ -4,9 +4,12 @@
         --input ../shared/data/multi30k/test_2016_flickr.en [--json out.json]
 
 1. Single-sentence latency: one client, one sentence per request, greedy and
-   beam 5 (``translate_with_options``), p50/p99 over the input sentences; the
-   same sentences through the Python-loop decoder (``translation_baseline``,
-   one model call per output step, in its own process) give the ratio.
+   beam 5 (``translate_with_options``), p50/p99 over the input sentences. The
+   ratio comes from the Python-loop decoders (``translation_baseline``, one
+   model call per output step, ``tf.function`` and eager step) translating the
+   same sentences in this process, interleaved sentence by sentence with the
+   server requests (rotating order), so background load on the shared machine
+   hits both alike.
 2. Load: ``--clients`` concurrent clients (keep-alive connections) send
    ``--requests`` single-sentence requests to the default signature; errors,
    throughput and latency percentiles. Clients and server share the machine.
@@ -89,24 +92,6 @@ def post(conn: http.client.HTTPConnection, path: str, body: dict[str, Any]) -> t
     return response.status, json.loads(response.read())
 
 
-def single_latency(
-    address: tuple[str, int], path: str, bodies: list[dict[str, Any]]
-) -> list[float]:
-    """Sequential requests on one connection; seconds per request."""
-    conn = http.client.HTTPConnection(*address, timeout=120)
-    for body in bodies[:10]:
-        post(conn, path, body)  # warm-up
-    latencies = []
-    for body in bodies:
-        start = time.perf_counter()
-        status, answer = post(conn, path, body)
-        latencies.append(time.perf_counter() - start)
-        if status != 200:
-            raise SystemExit(f"request failed: {status} {answer}")
-    conn.close()
-    return latencies
-
-
 class _Load:
     """Shared state of the load-test clients: a ticket counter and the results."""
 
@@ -163,27 +148,48 @@ def load_test(
     }
 
 
-def loop_worker(args: argparse.Namespace, sentences: list[str]) -> dict[str, Any]:
-    """Per-sentence latency of the Python-loop decoders (run in their own process)."""
+def interleaved_latency(
+    address: tuple[str, int], path: str, sentences: list[str], beam: int, decoder: Any
+) -> dict[str, dict[str, float]]:
+    """Per-sentence latency of the server and both loop decoders, taking turns."""
+    conn = http.client.HTTPConnection(*address, timeout=120)
+
+    def server(sentence: str) -> None:
+        instances = [{"text": sentence, "beam_size": beam}]
+        body = {"signature_name": "translate_with_options", "instances": instances}
+        status, answer = post(conn, path, body)
+        if status != 200:
+            raise SystemExit(f"request failed: {status} {answer}")
+
+    calls = {
+        "server": server,
+        "loop": lambda s: decoder.translate([s], beam, decoder.alpha, compiled=True),
+        "eager": lambda s: decoder.translate([s], beam, decoder.alpha, compiled=False),
+    }
+    names = list(calls)
+    for sentence in sentences[:5]:
+        for call in calls.values():
+            call(sentence)  # warm-up / tracing
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    for i, sentence in enumerate(sentences):
+        for name in names[i % 3 :] + names[: i % 3]:
+            start = time.perf_counter()
+            calls[name](sentence)
+            latencies[name].append(time.perf_counter() - start)
+    conn.close()
+    return {name: summary(values) for name, values in latencies.items()}
+
+
+def load_decoder(args: argparse.Namespace) -> Any:
+    """The Python-loop decoder on the export's run, with the export's decoding defaults."""
     from translation_baseline import LoopDecoder
 
     export = resolve_version(args.model, None)
     settings = decode_settings(export)
     config = args.config or export / "assets.extra" / "config.yaml"
-    results: dict[str, Any] = {}
-    for mode in args.loops:
-        limits = (settings["max_length_a"], settings["max_length_b"])
-        decoder = LoopDecoder(config, *limits, compiled=mode == "loop")
-        for beam in args.beams:
-            for sentence in sentences[:10]:
-                decoder.translate([sentence], beam, settings["alpha"])  # warm-up / tracing
-            latencies = []
-            for sentence in sentences:
-                start = time.perf_counter()
-                decoder.translate([sentence], beam, settings["alpha"])
-                latencies.append(time.perf_counter() - start)
-            results.setdefault(mode, {})[str(beam)] = summary(latencies)
-    return results
+    decoder = LoopDecoder(config, settings["max_length_a"], settings["max_length_b"])
+    decoder.alpha = settings["alpha"]  # type: ignore[attr-defined]
+    return decoder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -193,57 +199,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="run config for the baseline")
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="1 = greedy")
     parser.add_argument("--limit", type=int, help="first N sentences for the latency runs")
-    parser.add_argument(
-        "--loops",
-        nargs="+",
-        default=["loop", "eager"],
-        choices=["loop", "eager"],
-        help="baselines: loop (tf.function step) and/or eager (eager step)",
-    )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--server-args", default="", help="extra serving.server flags")
     parser.add_argument("--json", type=Path, help="write all results here")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
 def main() -> int:
-    """Latency with its baseline ratio, then the load test; prints Markdown rows."""
+    """Latency with its baseline ratios, then the load test; prints Markdown rows."""
     args = _parser().parse_args()
     sentences = args.input.read_text(encoding="utf-8").splitlines()[: args.limit]
-    if args.worker:
-        print(json.dumps(loop_worker(args, sentences)))
-        return 0
-    name = args.model.resolve().name
-    results: dict[str, Any] = {"server": {}, "loop": run_loop_worker()}
+    path = f"/v1/models/{args.model.resolve().name}:predict"
+    decoder = load_decoder(args)
+    cpu_load = [os.getloadavg()[0]]  # 1-minute load: others' work shares the CPU
+    results: dict[str, Any] = {"latency": {}}
     with running_server(args.model, args.server_args.split()) as address:
         for beam in args.beams:
-            bodies = [
-                {
-                    "signature_name": "translate_with_options",
-                    "instances": [{"text": s, "beam_size": beam}],
-                }
-                for s in sentences
-            ]
-            latencies = single_latency(address, f"/v1/models/{name}:predict", bodies)
-            results["server"][str(beam)] = summary(latencies)
-        path = f"/v1/models/{name}:predict"
+            latency = interleaved_latency(address, path, sentences, beam, decoder)
+            results["latency"][str(beam)] = latency
+        cpu_load.append(os.getloadavg()[0])
         results["load"] = load_test(address, path, sentences, args.clients, args.requests)
+    results["cpu_load_1min"] = [*cpu_load, os.getloadavg()[0]]
     print("\n".join(report(results)))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return 0 if results["load"]["errors"] == 0 else 1
-
-
-def run_loop_worker() -> dict[str, Any]:
-    """This script with ``--worker`` in a fresh process: the baseline's latencies."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    argv = [sys.executable, __file__, *sys.argv[1:], "--worker"]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"baseline failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def report(results: dict[str, Any]) -> list[str]:
@@ -253,14 +234,15 @@ def report(results: dict[str, Any]) -> list[str]:
         "| speed-up p50 / p99 |",
         "|---|---|---|---|---|---|---|",
     ]
-    labels = {"loop": "loop (tf.function step)", "eager": "loop (eager step)"}
-    for beam, server in results["server"].items():
+    labels = {"loop": "loop, tf.function step", "eager": "loop, eager step"}
+    for beam, measured in results["latency"].items():
         label = "greedy" if beam == "1" else f"beam {beam}"
-        for mode, by_beam in results["loop"].items():
-            loop = by_beam[beam]
+        server = measured["server"]
+        for mode, name in labels.items():
+            loop = measured[mode]
             rows.append(
                 f"| {label} | {server['p50_ms']:.1f} ms | {server['p99_ms']:.1f} ms "
-                f"| {labels[mode]} | {loop['p50_ms']:.1f} ms | {loop['p99_ms']:.1f} ms "
+                f"| {name} | {loop['p50_ms']:.1f} ms | {loop['p99_ms']:.1f} ms "
                 f"| {loop['p50_ms'] / server['p50_ms']:.1f}x "
                 f"/ {loop['p99_ms'] / server['p99_ms']:.1f}x |"
             )
@@ -270,6 +252,8 @@ def report(results: dict[str, Any]) -> list[str]:
         f"Load: {load['clients']} clients, {load['requests']} requests, {load['errors']} errors, "
         f"{load['requests_per_s']:.0f} requests/s, p50 {load['p50_ms']:.1f} ms, "
         f"p99 {load['p99_ms']:.1f} ms, mean {load['mean_ms']:.1f} ms.",
+        "1-minute CPU load at the start, before the load test and at the end: "
+        f"{', '.join(f'{x:.2f}' for x in results['cpu_load_1min'])}.",
     ]
     return rows
 

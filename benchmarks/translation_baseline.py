@@ -27,32 +27,37 @@ NEG_INF = -1e9
 class LoopDecoder:
     """Greedy and beam search as a Python loop over one decoder step per output token."""
 
-    def __init__(
-        self, config_path: Path, max_length_a: float, max_length_b: int, compiled: bool = True
-    ) -> None:
-        """``compiled``: the encoder and the step are ``tf.function``s; else plain eager calls."""
+    def __init__(self, config_path: Path, max_length_a: float, max_length_b: int) -> None:
         self.translator = stages.load_translator(load_config(config_path))
-        model = self.translator.model
-        self.encode: Any = lambda ids: model.encode(ids, training=False)
-        if compiled:
-            self.encode = tf.function(
-                self.encode, input_signature=[tf.TensorSpec([None, None], tf.int32)]
-            )
-        self._model_step = model.step
-        self._step: Any = None if compiled else model.step
+        self.model = self.translator.model
+        self._encode = tf.function(
+            lambda ids: self.model.encode(ids, training=False),
+            input_signature=[tf.TensorSpec([None, None], tf.int32)],
+        )
+        self._step: Any = None
+        self.compiled = True
         self.a, self.b = max_length_a, max_length_b
 
+    def encode(self, ids: tf.Tensor) -> Any:
+        """The encoder, once per batch (``tf.function`` or eager)."""
+        return self._encode(ids) if self.compiled else self.model.encode(ids, training=False)
+
     def step(self, tokens: tf.Tensor, state: Any, memory: Any) -> Any:
-        """One decoder step (compiled: traced once for any batch and source length)."""
+        """One decoder step: a ``tf.function`` traced once for any shape, or an eager call."""
+        if not self.compiled:
+            return self.model.step(tokens, state, memory)
         if self._step is None:
             relaxed = tf.nest.map_structure(
                 lambda t: tf.TensorSpec([None] * t.shape.rank, t.dtype), (tokens, state, memory)
             )
-            self._step = tf.function(self._model_step, input_signature=list(relaxed))
+            self._step = tf.function(self.model.step, input_signature=list(relaxed))
         return self._step(tokens, state, memory)
 
-    def translate(self, texts: list[str], beam_size: int = 1, alpha: float = 0.6) -> list[str]:
-        """Best translation of each text."""
+    def translate(
+        self, texts: list[str], beam_size: int = 1, alpha: float = 0.6, compiled: bool = True
+    ) -> list[str]:
+        """Best translation of each text; ``compiled=False`` calls the model eagerly."""
+        self.compiled = compiled
         translator = self.translator
         ids = translator.source_ids(translator.normalize(tf.constant(texts)))
         source_lengths = np.count_nonzero(ids.numpy(), axis=1)

@@ -1,16 +1,20 @@
-"""Translation throughput of an export against the Python-loop decoder, in one run.
+"""Translation throughput of an export against Python-loop decoders, in one run.
 
     python benchmarks/translation_throughput.py --model serving/models/NAME \\
         --input ../shared/data/multi30k/test_2016_flickr.en [--json out.json]
 
-For greedy and each beam size, at each batch size, sentences/s and target
-pieces/s of (1) the exported SavedModel (in-graph search, the same signature
-the server calls) and (2) ``translation_baseline.LoopDecoder`` (one model call
-per output step) on the same weights. Each measurement runs in its own process,
-so its peak RSS is its own; model loading and one warm-up batch per batch size
-are excluded from the timings. Batches are sorted by length, as the serving
-script does. The baseline weights come from the run directory named in the
-export's ``assets.extra/config.yaml`` (or ``--config``).
+For greedy and each beam size, at each batch size: sentences/s and target
+pieces/s of the exported SavedModel (in-graph search, the signature the server
+calls) and of ``translation_baseline.LoopDecoder`` (one model call per output
+step; ``tf.function`` step and eager step) on the same weights.
+
+The machine is shared, so the decoders are timed *interleaved*: batch by batch
+(sorted by length, as the serving script batches), each decoder translates the
+same batch in turn, in rotating order, so background load hits all of them
+alike and the ratios stay meaningful. The slow eager baseline translates every
+``--eager-every``-th batch only, and its ratio uses the in-graph time on those
+same batches. Model loading and one warm-up batch are excluded. Peak RSS of the
+in-graph search comes from a separate process that loads only the export.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ import yaml
 from serving.batching import translate_chunk
 from serving.translate import load_translate_fn, resolve_version
 
+DECODERS = ("graph", "loop", "eager")
+LABELS = {"loop": "loop, tf.function step", "eager": "loop, eager step"}
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -39,16 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="1 = greedy")
     parser.add_argument("--limit", type=int, help="first N sentences only")
-    parser.add_argument("--loop-limit", type=int, help="first N sentences for the baseline")
+    parser.add_argument("--eager-every", type=int, default=4, help="eager: every Nth batch")
     parser.add_argument("--json", type=Path, help="write all results here")
-    parser.add_argument(
-        "--loops",
-        nargs="+",
-        default=["loop", "eager"],
-        choices=["loop", "eager"],
-        help="baselines: loop (tf.function step) and/or eager (eager step)",
-    )
-    parser.add_argument("--worker", choices=["graph", "loop", "eager"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["rss", "pair"], help=argparse.SUPPRESS)
     parser.add_argument("--beam", type=int, default=1, help=argparse.SUPPRESS)
     return parser
 
@@ -74,52 +74,84 @@ def piece_counter(export: Path) -> Any:
     return lambda texts: int(tf.reduce_sum(tokenizer.tokenize(tf.constant(texts)).row_lengths()))
 
 
-def worker(args: argparse.Namespace) -> dict[str, Any]:
-    """Time one decoder at every batch size; runs in its own process."""
-    export = resolve_version(args.model, None) if not args.model.name.isdigit() else args.model
-    settings = decode_settings(export)
-    limit = args.loop_limit if args.worker != "graph" and args.loop_limit else args.limit
-    lines = args.input.read_text(encoding="utf-8").splitlines()[:limit]
-    if args.worker == "graph":
-        options = {"beam_size": args.beam, **settings}
-        translate = load_translate_fn(export, options)
-    else:
-        from translation_baseline import LoopDecoder
+def _setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any], list[str]]:
+    export = args.model if args.model.name.isdigit() else resolve_version(args.model, None)
+    lines = args.input.read_text(encoding="utf-8").splitlines()[: args.limit]
+    return export, decode_settings(export), [line for line in lines if line.strip()]
 
-        config = args.config or export / "assets.extra" / "config.yaml"
-        decoder = LoopDecoder(
-            config, settings["max_length_a"], settings["max_length_b"], args.worker == "loop"
-        )
-        translate = lambda batch: decoder.translate(batch, args.beam, settings["alpha"])  # noqa: E731
-    count = piece_counter(export)
-    results: dict[str, Any] = {"sentences": len(lines), "batches": {}}
+
+def rss_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """Peak RSS of the export alone, translating everything at every batch size."""
+    export, settings, lines = _setup(args)
+    translate = load_translate_fn(export, {"beam_size": args.beam, **settings})
     for batch_size in args.batch_sizes:
-        translate_chunk(translate, lines[:batch_size], batch_size)  # warm-up / tracing
-        start = time.perf_counter()
-        outputs = translate_chunk(translate, lines, batch_size)
-        seconds = time.perf_counter() - start
-        pieces = count(outputs)
-        results["batches"][str(batch_size)] = {
-            "seconds": seconds,
-            "sentences_per_s": len(lines) / seconds,
-            "target_pieces_per_s": pieces / seconds,
-            "target_pieces": pieces,
-            "outputs": outputs,
-        }
-    results["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        translate_chunk(translate, lines, batch_size)
+    return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+def pair_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """The export and both loop baselines, interleaved batch by batch."""
+    from translation_baseline import LoopDecoder
+
+    export, settings, lines = _setup(args)
+    config = args.config or export / "assets.extra" / "config.yaml"
+    decoder = LoopDecoder(config, settings["max_length_a"], settings["max_length_b"])
+    beam, alpha = args.beam, settings["alpha"]
+    fns = {
+        "graph": load_translate_fn(export, {"beam_size": beam, **settings}),
+        "loop": lambda batch: decoder.translate(batch, beam, alpha, compiled=True),
+        "eager": lambda batch: decoder.translate(batch, beam, alpha, compiled=False),
+    }
+    count = piece_counter(export)
+    results: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+    for batch_size in args.batch_sizes:
+        ordered = sorted(lines, key=len)
+        batches = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+        results[str(batch_size)] = interleaved(fns, batches, args.eager_every, count)
+    results["load_after"] = os.getloadavg()[0]  # 1-minute load: others' work shares the CPU
     return results
 
 
+def interleaved(
+    fns: dict[str, Any], batches: list[list[str]], eager_every: int, count: Any
+) -> dict[str, Any]:
+    """Time every decoder on the same batches in rotating order (eager: every Nth batch)."""
+    for fn in fns.values():
+        fn(batches[0])  # warm-up / tracing
+    names = [*fns, "graph@eager"]
+    seconds = dict.fromkeys(names, 0.0)
+    outputs: dict[str, list[str]] = {name: [] for name in names}
+    for i, batch in enumerate(batches):
+        with_eager = i % eager_every == 0
+        turn = [name for name in fns if name != "eager" or with_eager]
+        for name in turn[i % len(turn) :] + turn[: i % len(turn)]:
+            start = time.perf_counter()
+            out = fns[name](batch)
+            elapsed = time.perf_counter() - start
+            targets = [name, "graph@eager"] if name == "graph" and with_eager else [name]
+            for target in targets:
+                seconds[target] += elapsed
+                outputs[target] += out
+    return {
+        name: {
+            "sentences": len(outputs[name]),
+            "seconds": seconds[name],
+            "sentences_per_s": len(outputs[name]) / seconds[name],
+            "target_pieces_per_s": count(outputs[name]) / seconds[name],
+            "outputs": outputs[name],
+        }
+        for name in names
+    }
+
+
 def run_worker(args: argparse.Namespace, kind: str, beam: int) -> dict[str, Any]:
-    """Run one measurement in a fresh process and return its JSON."""
+    """Run one worker in a fresh process and return its JSON."""
     argv = [sys.executable, __file__, "--worker", kind, "--beam", str(beam)]
-    argv += ["--model", str(args.model), "--input", str(args.input), "--batch-sizes"]
+    argv += ["--model", str(args.model), "--input", str(args.input)]
+    argv += ["--eager-every", str(args.eager_every), "--batch-sizes"]
     argv += [str(b) for b in args.batch_sizes]
-    for flag, value in (("--limit", args.limit), ("--loop-limit", args.loop_limit)):
-        if value:
-            argv += [flag, str(value)]
-    if args.config:
-        argv += ["--config", str(args.config)]
+    argv += ["--limit", str(args.limit)] if args.limit else []
+    argv += ["--config", str(args.config)] if args.config else []
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -127,46 +159,45 @@ def run_worker(args: argparse.Namespace, kind: str, beam: int) -> dict[str, Any]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def report(results: dict[str, dict[str, Any]], batch_sizes: list[int]) -> list[str]:
-    """A Markdown table: the in-graph search, each baseline, speed-ups, output agreement."""
-    loops = [kind for kind in LABELS if f"{kind}:1" in results or f"{kind}:5" in results]
+def _same(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """How many outputs two decoders agree on, of how many."""
+    same = sum(x == y for x, y in zip(a["outputs"], b["outputs"], strict=True))
+    return f"{same}/{len(a['outputs'])}"
+
+
+def report(results: dict[str, Any], batch_sizes: list[int]) -> list[str]:
+    """A Markdown table: in-graph rates, each baseline with its speed-up and output agreement."""
     head = "| search | batch | in-graph sent/s | in-graph pieces/s |"
-    for loop in loops:
-        head += f" {LABELS[loop]} sent/s | speed-up | same output |"
+    for label in LABELS.values():
+        head += f" {label}: sent/s | speed-up | same output |"
     head += " peak RSS in-graph |"
     rows = [head, "|---" * (head.count("|") - 1) + "|"]
-    for name, graph in results.items():
-        if not name.startswith("graph"):
-            continue
-        beam = name.split(":")[1]
+    for beam, measured in results.items():
+        label = "greedy" if beam == "1" else f"beam {beam}"
         for b in map(str, batch_sizes):
-            g = graph["batches"][b]
-            label = "greedy" if beam == "1" else f"beam {beam}"
+            run = measured["pair"][b]
+            g = run["graph"]
             row = f"| {label} | {b} | {g['sentences_per_s']:.1f} | {g['target_pieces_per_s']:.0f} |"
-            for loop in loops:
-                lp = results[f"{loop}:{beam}"]["batches"][b]
-                n = min(len(g["outputs"]), len(lp["outputs"]))
-                same = sum(x == y for x, y in zip(g["outputs"][:n], lp["outputs"][:n], strict=True))
-                speed_up = g["sentences_per_s"] / lp["sentences_per_s"]
-                row += f" {lp['sentences_per_s']:.1f} | {speed_up:.1f}x | {same}/{n} |"
-            rows.append(row + f" {graph['peak_rss_gib']:.2f} GiB |")
+            for name, ref in (("loop", g), ("eager", run["graph@eager"])):
+                base = run[name]
+                speed_up = ref["sentences_per_s"] / base["sentences_per_s"]
+                row += f" {base['sentences_per_s']:.1f} | {speed_up:.1f}x | {_same(ref, base)} |"
+            rows.append(row + f" {measured['rss']['peak_rss_gib']:.2f} GiB |")
     return rows
 
 
-LABELS = {"loop": "loop (tf.function step)", "eager": "loop (eager step)"}
-
-
 def main() -> int:
-    """Measure every decoder and beam size, print the table, optionally save JSON."""
+    """Measure every beam size, print the table, optionally save JSON."""
     args = _parser().parse_args()
     if args.worker:
-        print(json.dumps(worker(args)))
+        print(json.dumps(rss_worker(args) if args.worker == "rss" else pair_worker(args)))
         return 0
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, Any] = {}
     for beam in args.beams:
-        for kind in ("graph", *args.loops):
-            results[f"{kind}:{beam}"] = run_worker(args, kind, beam)
-            print(f"done: {kind} beam {beam}", file=sys.stderr, flush=True)
+        rss, pair = run_worker(args, "rss", beam), run_worker(args, "pair", beam)
+        results[str(beam)] = {"rss": rss, "pair": pair}
+        loads = f"{pair['load_before']:.2f} before, {pair['load_after']:.2f} after"
+        print(f"done: beam {beam} (1-minute load {loads})", file=sys.stderr, flush=True)
     print("\n".join(report(results, args.batch_sizes)))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

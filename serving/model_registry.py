@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.translate import load_saved_model
+from serving.loading import load_saved_model
 
 log = logging.getLogger("serving.models")
 TEXT = "text"

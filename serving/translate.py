@@ -17,6 +17,7 @@ from typing import Any
 
 from serving.batching import translate_stream
 from serving.length_check import LengthChecker
+from serving.loading import load_saved_model
 
 
 def resolve_version(model_dir: Path, version: int | None) -> Path:
@@ -30,14 +31,6 @@ def resolve_version(model_dir: Path, version: int | None) -> Path:
     if not versions:
         raise FileNotFoundError(f"{model_dir}: no version folders (1, 2, ...) found")
     return model_dir / str(versions[-1])
-
-
-def load_saved_model(path: Path) -> Any:
-    """``tf.saved_model.load`` with the tensorflow-text ops registered first."""
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
-
-    return tf.saved_model.load(str(path))
 
 
 def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,3 +178,16 @@ def test_keep_alive_serves_many_requests_on_one_connection(http_server: tuple[st
             assert json.loads(response.read())["outputs"]["translations"] == [f"v2:{i}"]
     finally:
         conn.close()
+
+
+def test_server_imports_no_training_code() -> None:
+    """The server needs only the standard library, TensorFlow and tensorflow-text."""
+    code = (
+        "import sys, serving.server; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} "
+        "& {'seq2seq', 'pipeline', 'tqdm', 'yaml', 'apache_beam', 'keras'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"
