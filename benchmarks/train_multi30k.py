@@ -2,9 +2,10 @@
 
 Trains ``configs/multi30k_en_de.yaml`` for ``--minutes`` (validation included), then scores
 test_2016_flickr (raw files, sacrebleu 13a, cased, detokenized) with greedy search and beam 5,
-and reports target tokens/s, peak RSS, parameters and the compute ceiling: estimated training
-FLOPs per target token times tokens/s, against this machine's float32 matmul GFLOP/s measured
-in the same run.
+and reports target tokens/s, the training process's peak RSS (training runs in a child process
+of its own), parameters and the compute ceiling: estimated training FLOPs per target token
+times tokens/s, against this machine's matmul GFLOP/s (float32 and bfloat16) measured in the
+same run.
 
     python benchmarks/train_multi30k.py --minutes 30
 """
@@ -16,6 +17,8 @@ import dataclasses
 import json
 import os
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,10 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "multi30k"
 
 
-def matmul_gflops(m: int, k: int, n: int, seconds: float = 3.0) -> float:
-    """Sustained float32 GFLOP/s of ``[m, k] x [k, n]`` matmuls."""
-    a = tf.random.normal([m, k])
-    b = tf.random.normal([k, n])
+def matmul_gflops(m: int, k: int, n: int, dtype: str = "float32", seconds: float = 3.0) -> float:
+    """Sustained GFLOP/s of ``[m, k] x [k, n]`` matmuls in ``dtype``."""
+    a = tf.cast(tf.random.normal([m, k]), dtype)
+    b = tf.cast(tf.random.normal([k, n]), dtype)
     multiply = tf.function(lambda: tf.matmul(a, b))
     multiply()
     runs, start = 0, time.perf_counter()
@@ -107,25 +110,49 @@ def evaluate(config: ExperimentConfig, strategy: str, beam: int) -> dict[str, An
     return {"bleu": report["bleu"], "chrf": report["chrf"], "signature": report["bleu_signature"]}
 
 
+def train_in_child(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the training stage in a child process; its result and its own peak RSS."""
+    command = [sys.executable, __file__, "--train-only", "--config", args.config]
+    command += ["--minutes", str(args.minutes)] + [f"--set={o}" for o in args.overrides]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def train_only(config: ExperimentConfig) -> None:
+    """The child's side: train, then print the result and peak RSS as one JSON line."""
+    start = time.perf_counter()
+    trained = stages.train(config)
+    result = {
+        "train_wall_seconds": time.perf_counter() - start,
+        "train": dataclasses.asdict(trained),
+        "train_peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+    print(json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", default=str(REPO / "configs" / "multi30k_en_de.yaml"))
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results_multi30k.json"))
+    parser.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     overrides = (*args.overrides, f"train.max_minutes={args.minutes}")
     config = load_config(args.config, overrides)
+    if args.train_only:
+        train_only(config)
+        return
     results: dict[str, Any] = {
-        "matmul_gflops_2048": matmul_gflops(2048, 2048, 2048),
-        "matmul_gflops_64x1024x512": matmul_gflops(64, 1024, 512),
+        "precision": config.train.precision,
+        "load_1min": [os.getloadavg()[0]],
     }
+    for dtype in ("float32", "bfloat16"):
+        results[f"matmul_gflops_2048_{dtype}"] = matmul_gflops(2048, 2048, 2048, dtype)
+        results[f"matmul_gflops_64x1024x512_{dtype}"] = matmul_gflops(64, 1024, 512, dtype)
     stats = stages.preprocess(config)
-    start = time.perf_counter()
-    trained = stages.train(config)
-    results["train_wall_seconds"] = time.perf_counter() - start
-    results["train"] = dataclasses.asdict(trained)
-    results["train_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    results.update(train_in_child(args))
+    results["load_1min"].append(os.getloadavg()[0])
     layout = RunLayout(config.run_dir)
     results["tokens_per_second"] = train_log_rate(layout)
     results["parameters"] = restore_best(config.model, layout).count_params()

@@ -68,7 +68,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     tensorboard: bool = True
     distribution: str = choice("auto", ("auto", "one_device", "mirrored", "multi_worker"))
-    mixed_precision: bool = False
+    precision: str = choice("float32", ("float32", "mixed_float16", "mixed_bfloat16"))
     seed: int = 1234
 
     def __post_init__(self) -> None:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def smoothed_cross_entropy(
-    logits: tf.Tensor, targets: tf.Tensor, smoothing: float
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Summed loss and token count for ``logits [B, T, V]`` against ``targets [B, T]``.
+def token_losses(logits: tf.Tensor, labels: tf.Tensor, smoothing: float) -> tf.Tensor:
+    """Per-token loss ``[N]`` of ``logits [N, V]`` against ``labels [N]``, in float32.
 
-    Padding (id 0) contributes nothing. With smoothing ``e`` the target
-    distribution is ``1 - e`` on the reference piece and ``e`` spread
-    uniformly over the vocabulary.
+    With smoothing ``e`` the target distribution is ``1 - e`` on the reference
+    piece and ``e`` spread uniformly over the vocabulary, so the loss is
+    ``(1 - e) * nll + e * mean_v(-log p_v)``. One fused softmax cross-entropy
+    kernel computes it and its gradient.
     """
-    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-    nll = -tf.gather(log_probs, targets, batch_dims=2)
-    uniform = -tf.reduce_mean(log_probs, axis=-1)
-    per_token = (1.0 - smoothing) * nll + smoothing * uniform
-    mask = tf.cast(tf.not_equal(targets, 0), tf.float32)
-    return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask)
+    vocab = tf.shape(logits)[-1]
+    off = smoothing / tf.cast(vocab, tf.float32)
+    target = tf.one_hot(labels, vocab, on_value=1.0 - smoothing + off, off_value=off)
+    return tf.nn.softmax_cross_entropy_with_logits(target, tf.cast(logits, tf.float32))

@@ -143,6 +143,19 @@ class Seq2Seq(keras.Model):
         memory, state = self.encode(source_ids, training=training)
         return self.decoder(target_in, memory, state, training=training)
 
+    def real_token_logits(
+        self, inputs: tuple[tf.Tensor, tf.Tensor], target_out: tf.Tensor, training: bool = False
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Teacher-forced logits ``[N, V_tgt]`` of the ``N`` real (non-padding) positions of
+        ``target_out [B, T]``, and their labels ``[N]``: the output layer, the largest
+        matmul of training, skips padding."""
+        source_ids, target_in = inputs
+        memory, state = self.encode(source_ids, training=training)
+        attentional = self.decoder.attentional(target_in, memory, state, training=training)
+        real = tf.not_equal(target_out, PAD_ID)
+        logits = self.decoder.output_projection(tf.boolean_mask(attentional, real))
+        return logits, tf.boolean_mask(target_out, real)
+
     def build_variables(self) -> None:
         """Create every variable by running one tiny batch through the model."""
         ids = tf.constant([[4, EOS_ID]], dtype=tf.int32)

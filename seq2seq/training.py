@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
@@ -21,7 +22,7 @@ from seq2seq.checkpointing import model_checkpoint, restore
 from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import make_dataset, split_files
 from seq2seq.distribution import make_strategy
-from seq2seq.losses import smoothed_cross_entropy
+from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
 from seq2seq.schedules import LearningRate
 from seq2seq.validation import DevText, TranslateFn, dev_bleu, dev_loss
@@ -58,11 +59,11 @@ class TrainingState(tf.Module):
         self.stopped_early = tf.Variable(False, trainable=False)
 
 
-def build_model(config: ModelConfig, layout: RunLayout, mixed_precision: bool = False) -> Seq2Seq:
-    """The model for this run's vocabularies, with every variable created."""
+def build_model(config: ModelConfig, layout: RunLayout, precision: str = "float32") -> Seq2Seq:
+    """The model for this run's vocabularies, with every variable created (in float32;
+    ``precision`` names the Keras dtype policy of the computation)."""
     previous = keras.config.dtype_policy()
-    if mixed_precision:
-        keras.config.set_dtype_policy("mixed_float16")
+    keras.config.set_dtype_policy(precision)
     try:
         model = Seq2Seq.from_section(
             config, vocab_size(layout.source_spm), vocab_size(layout.target_spm)
@@ -88,7 +89,7 @@ class Trainer:
         self.config, self.layout, self.dev_text = config, layout, dev_text
         self.strategy = make_strategy(config.distribution)
         with self.strategy.scope():
-            self.model = build_model(model_config, layout, config.mixed_precision)
+            self.model = build_model(model_config, layout, config.precision)
             self.state = TrainingState()
             self.optimizer = self._make_optimizer()
             self.optimizer.build(self.model.trainable_variables)
@@ -108,6 +109,7 @@ class Trainer:
         self.writer = (
             tf.summary.create_file_writer(str(layout.tensorboard)) if config.tensorboard else None
         )
+        self._loss_scaling = config.precision == "mixed_float16"
         self._train_step = tf.function(self._distributed_step, reduce_retracing=True)
         self._dev_step = tf.function(self._loss, reduce_retracing=True)
         self._recent: list[float] = []
@@ -125,7 +127,7 @@ class Trainer:
         )
         clip = self.config.clip_norm if self.config.clip_norm > 0 else None
         optimizer = keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=clip)
-        if self.config.mixed_precision:
+        if self.config.precision == "mixed_float16":  # bfloat16 has float32's range
             return keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
@@ -136,8 +138,10 @@ class Trainer:
     def _loss(
         self, inputs: tuple[tf.Tensor, tf.Tensor], target_out: tf.Tensor, training: bool = False
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        logits = self.model(inputs, training=training)
-        return smoothed_cross_entropy(logits, target_out, self.config.label_smoothing)
+        """Summed loss over the real target tokens of a batch, and their count."""
+        logits, labels = self.model.real_token_logits(inputs, target_out, training=training)
+        losses = token_losses(logits, labels, self.config.label_smoothing)
+        return tf.reduce_sum(losses), tf.cast(tf.size(labels), tf.float32)
 
     def _replica_step(
         self, inputs: tuple[tf.Tensor, tf.Tensor], target_out: tf.Tensor
@@ -147,7 +151,7 @@ class Trainer:
             total, tokens = self._loss(inputs, target_out, training=True)
             all_tokens = tf.distribute.get_replica_context().all_reduce(SUM, tokens)
             loss = total / tf.maximum(all_tokens, 1.0)
-            scaled = self.optimizer.scale_loss(loss) if self.config.mixed_precision else loss
+            scaled = self.optimizer.scale_loss(loss) if self._loss_scaling else loss
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss, tokens
@@ -233,7 +237,8 @@ class Trainer:
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
         state = self.state
         state.best_dev_loss.assign(min(float(state.best_dev_loss.numpy()), loss))
-        score = bleu if bleu is not None else -loss
+        # Compared as stored (float32): a float64 score would "improve" on its own rounding.
+        score = float(np.float32(bleu if bleu is not None else -loss))
         if score > float(state.best_score.numpy()):
             state.best_score.assign(score)
             state.bad_validations.assign(0)

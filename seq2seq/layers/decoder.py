@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from seq2seq.layers.attention import make_attention
+from seq2seq.layers.recurrence import CellMath, cell_math, run_sequence, time_steps
 from seq2seq.layers.recurrent import make_cell, state_size
 
 Memory = tuple[tf.Tensor, tf.Tensor, tf.Tensor]
@@ -84,12 +85,6 @@ class Decoder(keras.layers.Layer):
             vocab_size, embedding_size, name="embedding"
         )
         self.cells = [make_cell(cell, units, name=f"cell_{i}") for i in range(num_layers)]
-        # Whole-sequence views of the same cells (shared weights), used by teacher forcing
-        # when nothing is fed back from attention.
-        self.sequence_layers = [
-            keras.layers.RNN(c, return_sequences=True, return_state=True, name=f"rnn_{i}")
-            for i, c in enumerate(self.cells)
-        ]
         self.attention = make_attention(attention, units, luong_score)
         self.bridge = keras.layers.Dense(
             units * state_size(cell) * num_layers, activation="tanh", name="bridge"
@@ -103,8 +98,19 @@ class Decoder(keras.layers.Layer):
         )
 
     def build(self, *shapes: Any) -> None:
-        """Sub-layers build on first use; the first decoding step runs outside any loop."""
+        """The cells build here (layer 0 reads embeddings, plus the attentional vector with
+        input feeding); other sub-layers build on first use, outside any loop."""
+        if not self.embedding.built:
+            self.embedding.build(None)
+        fed = self.units if self.input_feeding else 0
+        for i, cell in enumerate(self.cells):
+            cell.build((None, self.embedding_size + fed if i == 0 else self.units))
         self.built = True
+
+    def _maths(self, dtype: tf.DType) -> list[CellMath]:
+        """Each layer's cell arithmetic; layer 0's embedding rows are hoisted out of loops."""
+        first = cell_math(self.cells[0], self.embedding_size, dtype)
+        return [first, *(cell_math(c, None, dtype) for c in self.cells[1:])]
 
     def prepare(
         self, memory: tf.Tensor, mask: tf.Tensor, encoder_final: tf.Tensor
@@ -117,19 +123,28 @@ class Decoder(keras.layers.Layer):
         return (keys, memory, mask), (*states, attentional)
 
     def _advance(
-        self, embedded: tf.Tensor, state: State, memory: Memory, training: bool = False
+        self,
+        projected: tf.Tensor,
+        state: State,
+        memory: Memory,
+        maths: list[CellMath],
+        training: bool = False,
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
-        """One time step from embedded input ``[B, E]``: attentional ``[B, units]``, state,
-        attention weights ``[B, S]``."""
+        """One time step from the projected embedding ``[B, G*units]`` (layer 0's hoisted
+        input part): attentional ``[B, units]``, state, attention weights ``[B, S]``."""
         keys, values, mask = memory
-        inputs = tf.concat([embedded, state[-1]], axis=-1) if self.input_feeding else embedded
         per_layer = state_size(self.cell)
         new_state: list[tf.Tensor] = []
-        for i, cell in enumerate(self.cells):
+        inputs = state[-1]
+        for i, math in enumerate(maths):
             layer_state = list(state[i * per_layer : (i + 1) * per_layer])
-            output, layer_new = cell(inputs, layer_state)
+            if i == 0:
+                feed = inputs if self.input_feeding else None
+                output, layer_new = math.step(projected, feed, layer_state)
+            else:
+                output, layer_new = math.step(math.project(inputs), None, layer_state)
             new_state.extend(layer_new)
-            last = i == len(self.cells) - 1
+            last = i == len(maths) - 1
             inputs = output if last else self.dropout_layer(output, training=training)
         context, weights = self.attention(inputs[:, tf.newaxis], keys, values, mask)
         attentional = self.combine(tf.concat([context[:, 0], inputs], axis=-1))
@@ -139,7 +154,10 @@ class Decoder(keras.layers.Layer):
         self, token_ids: tf.Tensor, state: State, memory: Memory
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
         """Decode one step for previous tokens ``[B]``: logits ``[B, V]``, new state, weights."""
-        attentional, state, weights = self._advance(self.embedding(token_ids), state, memory)
+        embedded = self.embedding(token_ids)
+        maths = self._maths(embedded.dtype)
+        projected = maths[0].project(embedded)
+        attentional, state, weights = self._advance(projected, state, memory, maths)
         return self.output_projection(attentional), state, weights
 
     def _all_steps_at_once(
@@ -149,33 +167,51 @@ class Decoder(keras.layers.Layer):
         run over the whole sequence, then attention covers every step in one batch."""
         keys, values, mask = memory
         per_layer = state_size(self.cell)
+        every_step = tf.ones(tf.shape(embedded)[:2], tf.bool)
         outputs = embedded
-        for i, layer in enumerate(self.sequence_layers):
+        for i, cell in enumerate(self.cells):
             initial = list(state[i * per_layer : (i + 1) * per_layer])
             if i > 0:
                 outputs = self.dropout_layer(outputs, training=training)
-            outputs = layer(outputs, initial_state=initial)[0]
+            math = cell_math(cell, None, embedded.dtype)
+            outputs = run_sequence(math, outputs, every_step, initial)[0]
         context, _ = self.attention(outputs, keys, values, mask)
         return self.combine(tf.concat([context, outputs], axis=-1))
+
+    def _projected_steps(
+        self, target_in: tf.Tensor, training: bool
+    ) -> tuple[tf.TensorArray, list[CellMath]]:
+        """Layer-0 projections of the embedded inputs, ``T`` steps ``[B, G*units]``, and the
+        maths."""
+        embedded = self.dropout_layer(self.embedding(target_in), training=training)
+        maths = self._maths(embedded.dtype)
+        return time_steps(maths[0].project(embedded)), maths
 
     def call(
         self, target_in: tf.Tensor, memory: Memory, state: State, training: bool = False
     ) -> tf.Tensor:
         """Teacher-forced logits ``[B, T, V]`` for decoder inputs ``[B, T]`` (BOS + target)."""
-        embedded = self.dropout_layer(self.embedding(target_in), training=training)
+        attentional = self.attentional(target_in, memory, state, training)
+        return self.output_projection(attentional)
+
+    def attentional(
+        self, target_in: tf.Tensor, memory: Memory, state: State, training: bool = False
+    ) -> tf.Tensor:
+        """Teacher-forced attentional vectors ``[B, T, units]`` (after dropout), the output
+        layer's inputs, for decoder inputs ``[B, T]``."""
         if not self.input_feeding:
+            embedded = self.dropout_layer(self.embedding(target_in), training=training)
             attentional = self._all_steps_at_once(embedded, state, memory, training)
-            attentional = self.dropout_layer(attentional, training=training)
-            return self.output_projection(attentional)
-        time_major = tf.transpose(embedded, [1, 0, 2])
-        steps = tf.shape(time_major)[0]
+            return self.dropout_layer(attentional, training=training)
+        projected, maths = self._projected_steps(target_in, training)
+        steps = projected.size()
         # The first step runs outside the loop so that every variable exists before it.
-        first, state, _ = self._advance(time_major[0], state, memory, training)
+        first, state, _ = self._advance(projected.read(0), state, memory, maths, training)
         outputs = tf.TensorArray(first.dtype, size=steps, element_shape=first.shape)
         outputs = outputs.write(0, first)
 
         def body(t: tf.Tensor, outputs: tf.TensorArray, state: State) -> Any:
-            attentional, state, _ = self._advance(time_major[t], state, memory, training)
+            attentional, state, _ = self._advance(projected.read(t), state, memory, maths, training)
             return t + 1, outputs.write(t, attentional), state
 
         _, outputs, _ = tf.while_loop(
@@ -185,8 +221,7 @@ class Decoder(keras.layers.Layer):
             maximum_iterations=steps - 1,
         )
         attentional = tf.transpose(outputs.stack(), [1, 0, 2])
-        attentional = self.dropout_layer(attentional, training=training)
-        return self.output_projection(attentional)
+        return self.dropout_layer(attentional, training=training)
 
     def attention_weights(self, target_in: tf.Tensor, memory: Memory, state: State) -> tf.Tensor:
         """Teacher-forced attention weights ``[B, T, S]`` for decoder inputs ``[B, T]``.
@@ -194,12 +229,12 @@ class Decoder(keras.layers.Layer):
         Row ``t`` is the distribution over source positions at the step that
         predicts the token after ``target_in[:, t]`` (inference: no dropout).
         """
-        time_major = tf.transpose(self.embedding(target_in), [1, 0, 2])
-        steps = tf.shape(time_major)[0]
+        projected, maths = self._projected_steps(target_in, training=False)
+        steps = projected.size()
         weights = tf.TensorArray(memory[1].dtype, size=steps)
 
         def body(t: tf.Tensor, weights: tf.TensorArray, state: State) -> Any:
-            _, state, step_weights = self._advance(time_major[t], state, memory)
+            _, state, step_weights = self._advance(projected.read(t), state, memory, maths)
             return t + 1, weights.write(t, step_weights), state
 
         _, weights, _ = tf.while_loop(

@@ -7,7 +7,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from seq2seq.layers.recurrent import make_layer, state_size
+from seq2seq.layers.recurrence import cell_math, run_sequence, zero_state
+from seq2seq.layers.recurrent import make_cell, state_size
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -17,6 +18,8 @@ class Encoder(keras.layers.Layer):
     Returns ``memory [B, S, D_mem]`` (``D_mem = 2 * units`` when bidirectional),
     ``mask [B, S]`` and ``final [B, D_mem]``, the last layer's final hidden
     state (both directions concatenated), used to initialise the decoder.
+    Each layer's input projection runs over the whole sequence at once; both
+    directions advance in one graph loop (see ``recurrence``).
     """
 
     def __init__(
@@ -44,12 +47,20 @@ class Encoder(keras.layers.Layer):
             vocab_size, embedding_size, name="embedding"
         )
         self.dropout_layer = keras.layers.Dropout(dropout)
-        self.rnns = []
-        for i in range(num_layers):
-            rnn = make_layer(cell, units, name=f"rnn_{i}")
-            if bidirectional:
-                rnn = keras.layers.Bidirectional(rnn, merge_mode="concat", name=f"birnn_{i}")
-            self.rnns.append(rnn)
+        self.forward_cells = [make_cell(cell, units, f"forward_{i}") for i in range(num_layers)]
+        self.backward_cells = (
+            [make_cell(cell, units, f"backward_{i}") for i in range(num_layers)]
+            if bidirectional
+            else []
+        )
+
+    def build(self, input_shape: Any) -> None:
+        """Create the cells' weights: layer 0 reads embeddings, later layers the one below."""
+        self.embedding.build(input_shape)
+        for i, cell in enumerate([*self.forward_cells, *self.backward_cells]):
+            layer = i % self.num_layers
+            cell.build((None, self.embedding_size if layer == 0 else self.output_size))
+        self.built = True
 
     @property
     def output_size(self) -> int:
@@ -61,15 +72,24 @@ class Encoder(keras.layers.Layer):
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         mask = tf.not_equal(source_ids, 0)
         outputs = self.dropout_layer(self.embedding(source_ids), training=training)
-        per_direction = state_size(self.cell)
+        batch, count = tf.shape(source_ids)[0], state_size(self.cell)
         final = outputs[:, 0, :]
-        for i, rnn in enumerate(self.rnns):
-            results = rnn(outputs, mask=mask, training=training)
-            outputs, states = results[0], results[1:]
-            if self.bidirectional:
-                final = tf.concat([states[0], states[per_direction]], axis=-1)
-            else:
-                final = states[0]
+        for i in range(self.num_layers):
+            forward = cell_math(self.forward_cells[i], None, outputs.dtype)
+            backward = (
+                cell_math(self.backward_cells[i], None, outputs.dtype)
+                if self.bidirectional
+                else None
+            )
+            outputs, forward_state, backward_state = run_sequence(
+                forward,
+                outputs,
+                mask,
+                zero_state(forward, count, batch, outputs.dtype),
+                backward,
+                zero_state(backward, count, batch, outputs.dtype) if backward else None,
+            )
+            final = tf.concat([forward_state[0], *backward_state[:1]], axis=-1)
             if i < self.num_layers - 1:
                 outputs = self.dropout_layer(outputs, training=training)
         return outputs, mask, final

@@ -1,38 +1,56 @@
-"""The loss counts real target tokens only."""
+"""The loss: label-smoothed cross-entropy over real target tokens only."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.losses import smoothed_cross_entropy
+from seq2seq.losses import token_losses
+from seq2seq.model import Seq2Seq
 
 
-def test_unsmoothed_loss_is_masked_cross_entropy() -> None:
-    logits = tf.random.stateless_normal([2, 3, 7], seed=[1, 2])
-    targets = tf.constant([[4, 5, 0], [6, 0, 0]])
-    total, count = smoothed_cross_entropy(logits, targets, 0.0)
+def test_unsmoothed_loss_is_cross_entropy() -> None:
+    logits = tf.random.stateless_normal([3, 7], seed=[1, 2])
+    labels = tf.constant([4, 5, 6])
     log_probs = tf.nn.log_softmax(logits).numpy()
-    expected = -(log_probs[0, 0, 4] + log_probs[0, 1, 5] + log_probs[1, 0, 6])
-    assert float(count) == 3.0
-    np.testing.assert_allclose(float(total), expected, rtol=1e-5)
-
-
-def test_padding_logits_do_not_matter() -> None:
-    targets = tf.constant([[4, 0]])
-    a = tf.random.stateless_normal([1, 2, 7], seed=[3, 4])
-    b = tf.concat([a[:, :1], a[:, 1:] * 100.0], axis=1)
-    np.testing.assert_allclose(
-        float(smoothed_cross_entropy(a, targets, 0.1)[0]),
-        float(smoothed_cross_entropy(b, targets, 0.1)[0]),
-        rtol=1e-6,
-    )
+    expected = -log_probs[[0, 1, 2], [4, 5, 6]]
+    np.testing.assert_allclose(token_losses(logits, labels, 0.0), expected, rtol=1e-5)
 
 
 def test_smoothing_adds_uniform_term() -> None:
-    logits = tf.random.stateless_normal([1, 1, 5], seed=[5, 6])
-    targets = tf.constant([[2]])
-    log_probs = tf.nn.log_softmax(logits).numpy()[0, 0]
+    logits = tf.random.stateless_normal([1, 5], seed=[5, 6])
+    log_probs = tf.nn.log_softmax(logits).numpy()[0]
     expected = 0.8 * -log_probs[2] + 0.2 * -log_probs.mean()
-    total, _ = smoothed_cross_entropy(logits, targets, 0.2)
-    np.testing.assert_allclose(float(total), expected, rtol=1e-5)
+    loss = token_losses(logits, tf.constant([2]), 0.2)
+    np.testing.assert_allclose(float(loss[0]), expected, rtol=1e-5)
+
+
+def test_gradient_is_softmax_minus_smoothed_target() -> None:
+    logits = tf.random.stateless_normal([2, 4], seed=[7, 8])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = tf.reduce_sum(token_losses(logits, tf.constant([1, 3]), 0.2))
+    target = np.full((2, 4), 0.05)
+    target[[0, 1], [1, 3]] = 0.85
+    expected = tf.nn.softmax(logits).numpy() - target
+    np.testing.assert_allclose(tape.gradient(loss, logits), expected, atol=1e-6)
+
+
+def test_bfloat16_logits_give_a_float32_loss() -> None:
+    logits = tf.cast(tf.random.stateless_normal([2, 6], seed=[9, 1]), tf.bfloat16)
+    assert token_losses(logits, tf.constant([1, 2]), 0.1).dtype == tf.float32
+
+
+def test_real_token_logits_are_the_unpadded_rows_of_the_full_logits() -> None:
+    keras.utils.set_random_seed(3)
+    model = Seq2Seq(11, 9, embedding_size=4, units=5)
+    model.build_variables()
+    source = tf.constant([[4, 5, 3], [6, 3, 0]])
+    target_in = tf.constant([[2, 4, 5, 6], [2, 7, 0, 0]])
+    target_out = tf.constant([[4, 5, 6, 3], [7, 3, 0, 0]])
+    full = model((source, target_in)).numpy()
+    logits, labels = model.real_token_logits((source, target_in), target_out)
+    real = target_out.numpy() != 0
+    np.testing.assert_allclose(logits, full[real], rtol=1e-5, atol=1e-6)
+    assert labels.numpy().tolist() == [4, 5, 6, 3, 7, 3]

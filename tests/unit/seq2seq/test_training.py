@@ -54,12 +54,14 @@ def test_token_batches_plateau_decay_and_early_stopping(
     assert restore_best(model_config, layout) is not None  # type: ignore[arg-type]
 
 
-def test_mixed_precision_step(tiny_run: dict[str, Path], layout: RunLayout) -> None:
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_step(tiny_run: dict[str, Path], layout: RunLayout, precision: str) -> None:
     model_config, train_config = settings(
-        tiny_run, mixed_precision=True, max_steps=2, dev_bleu=False
+        tiny_run, precision=precision, max_steps=2, dev_bleu=False
     )
     trainer = Trainer(model_config, train_config, layout)  # type: ignore[arg-type]
-    assert trainer.model.decoder.output_projection.compute_dtype == "float16"
+    assert trainer.model.decoder.output_projection.compute_dtype == precision[6:]
+    assert all(v.dtype == "float32" for v in trainer.model.trainable_variables)
     result = trainer.train()
     assert result.steps == 2 and np.isfinite(result.best_dev_loss)
 
