@@ -51,7 +51,11 @@ def run_child(corpus: Path, out: Path) -> None:
         target_lang="es",
         inputs=(InputConfig(name="tatoeba", format="tsv", path=str(corpus)),),
         sentencepiece=SentencePieceConfig(max_sentences=MAX_SENTENCES),
-        beam_args=("--direct_num_workers=2", "--direct_running_mode=multi_processing"),
+        beam_args=(
+            "--runner=FnApiRunner",
+            "--direct_num_workers=2",
+            "--direct_running_mode=multi_processing",
+        ),
     )
     stats = run_preprocess(config, out)
     print(json.dumps({"kept": stats["corpora"]["tatoeba"]["kept"]}))

@@ -1,14 +1,17 @@
 """Throughput of the preprocessing stage against a plain single-process Python loop.
 
-Preprocesses Tatoeba spa-eng (118k pairs) end to end with Beam's local runner
-at 2 worker processes, then does the same work in one plain Python loop that
-reuses the stage's functions (reading, cleaning, dedupe, split, SentencePiece
-training on the same sample, encoding with the same model, TFRecord writing),
-and reports pairs/s and the ratio loop time / Beam time, with and without the
-(identical, single-machine) SentencePiece training. The loop's outputs are
-checked to be byte-identical to Beam's.
+Preprocesses Tatoeba spa-eng (118k pairs) end to end with Beam's local
+``FnApiRunner`` at 2 workers (worker processes by default, or threads of this
+process with ``--mode multi_threading``; ``--workers 1``: one in-process
+worker), then does the same work in one plain Python loop that reuses the
+stage's functions (reading, cleaning, dedupe, split, SentencePiece training on
+the same sample, encoding with the same model, TFRecord writing), and reports
+pairs/s and the ratio loop time / Beam time, with and without the (identical,
+single-machine) SentencePiece training, and the 1-minute load average at the
+start and end. The loop's outputs are checked to be byte-identical to Beam's.
 
     .venv/bin/python benchmarks/preprocess_throughput.py [--data PATH] [--workers 2]
+    .venv/bin/python benchmarks/preprocess_throughput.py --mode multi_threading
     .venv/bin/python benchmarks/preprocess_throughput.py --pairs 1000000 --max-sentences 200000
 
 ``--pairs N`` runs on N distinct pairs built from the corpus by numbering its
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -47,11 +51,20 @@ REPO = Path(__file__).resolve().parent.parent
 TATOEBA = REPO.parent / "shared" / "data" / "tatoeba" / "spa-eng.tsv"
 
 
-def make_config(data: Path, workers: int, max_sentences: int = 1_000_000) -> PreprocessConfig:
-    """The benchmark's config: default cleaning and SentencePiece, 4 train shards."""
+MODES = ("multi_processing", "multi_threading")
+
+
+def make_config(
+    data: Path, workers: int, max_sentences: int = 1_000_000, mode: str = "multi_processing"
+) -> PreprocessConfig:
+    """The benchmark's config: default cleaning and SentencePiece, 4 train shards.
+
+    The runner is always named: without ``--runner``, Beam's ``DirectRunner``
+    first tries to fetch and start the Prism runner, then falls back.
+    """
     beam_args: tuple[str, ...] = ("--runner=FnApiRunner",)
     if workers > 1:
-        beam_args = (f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing")
+        beam_args += (f"--direct_num_workers={workers}", f"--direct_running_mode={mode}")
     return PreprocessConfig(
         source_lang="en",
         target_lang="es",
@@ -127,6 +140,7 @@ def _same_outputs(beam_out: Path, loop_out: Path) -> bool:
 
 
 def _measure(data: Path, config: PreprocessConfig, tmp: Path) -> dict[str, object]:
+    load_start = os.getloadavg()[0]
     start = time.perf_counter()
     stats = run_preprocess(config, tmp / "beam")
     beam_seconds = time.perf_counter() - start
@@ -134,6 +148,7 @@ def _measure(data: Path, config: PreprocessConfig, tmp: Path) -> dict[str, objec
     pairs = stats["corpora"]["tatoeba"]["input"]
     train = loop["sentencepiece"]
     return {
+        "load_1min": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         "pairs": pairs,
         "beam_seconds": round(beam_seconds, 2),
         "loop_seconds": round(loop["total"], 2),
@@ -151,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=TATOEBA)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--mode", choices=MODES, default="multi_processing")
     parser.add_argument("--pairs", type=int, default=0, help="numbered pairs (0: the corpus)")
     parser.add_argument("--max-sentences", type=int, default=1_000_000)
     args = parser.parse_args()
@@ -163,8 +179,9 @@ def main() -> None:
             data = tmp / "numbered.tsv"
             with data.open("w", encoding="utf-8") as handle:
                 handle.writelines(numbered_pairs(args.data, args.pairs))
-        config = make_config(data, args.workers, args.max_sentences)
-        report = {"workers": args.workers, **_measure(data, config, tmp)}
+        config = make_config(data, args.workers, args.max_sentences, args.mode)
+        mode = args.mode if args.workers > 1 else "in_process"
+        report = {"workers": args.workers, "mode": mode, **_measure(data, config, tmp)}
     print(json.dumps(report, indent=1))
 
 

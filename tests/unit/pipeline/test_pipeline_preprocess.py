@@ -113,7 +113,11 @@ def test_outputs_do_not_depend_on_buckets_or_workers(
     sample_runs: tuple[Path, Path], tmp_path: Path
 ) -> None:
     first = sample_runs[0]
-    beam_args = ("--direct_num_workers=2", "--direct_running_mode=multi_threading")
+    beam_args = (
+        "--runner=FnApiRunner",
+        "--direct_num_workers=2",
+        "--direct_running_mode=multi_threading",
+    )
     config = dataclasses.replace(SAMPLE, shuffle_buckets=7, beam_args=beam_args)
     run_preprocess(config, tmp_path)
     for path in sorted(first.rglob("*")):
