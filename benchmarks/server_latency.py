@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,10 @@ def running_server(model: Path, extra: list[str]) -> Iterator[tuple[str, int]]:
         process.terminate()
         process.wait(timeout=60)
         reader.join(60)
+        while not lines.empty():  # the server logs its batch sizes when it stops
+            line = lines.get()
+            if "batch sizes:" in line:
+                print(f"server: {line.strip()}", file=sys.stderr)
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -95,8 +100,10 @@ def post(conn: http.client.HTTPConnection, path: str, body: dict[str, Any]) -> t
 class _Load:
     """Shared state of the load-test clients: a ticket counter and the results."""
 
-    def __init__(self, address: tuple[str, int], path: str, sentences: list[str], n: int) -> None:
-        self.address, self.path, self.sentences = address, path, sentences
+    def __init__(
+        self, address: tuple[str, int], path: str, bodies: list[dict[str, Any]], n: int
+    ) -> None:
+        self.address, self.path, self.bodies = address, path, bodies
         self.tickets = iter(range(n))
         self.lock = threading.Lock()
         self.latencies: list[float] = []
@@ -110,7 +117,7 @@ class _Load:
                 i = next(self.tickets, None)
             if i is None:
                 break
-            body = {"instances": [self.sentences[i % len(self.sentences)]]}
+            body = self.bodies[i % len(self.bodies)]
             start = time.perf_counter()
             try:
                 status, answer = post(conn, self.path, body)
@@ -126,10 +133,10 @@ class _Load:
 
 
 def load_test(
-    address: tuple[str, int], path: str, sentences: list[str], clients: int, requests: int
+    address: tuple[str, int], path: str, bodies: list[dict[str, Any]], clients: int, requests: int
 ) -> dict[str, Any]:
-    """``clients`` threads share ``requests`` single-sentence requests."""
-    load = _Load(address, path, sentences, requests)
+    """``clients`` threads share ``requests`` requests (``bodies``, round robin)."""
+    load = _Load(address, path, bodies, requests)
     threads = [threading.Thread(target=load.client) for _ in range(clients)]
     start = time.perf_counter()
     for thread in threads:
@@ -180,6 +187,19 @@ def interleaved_latency(
     return {name: summary(values) for name, values in latencies.items()}
 
 
+def load_bodies(sentences: list[str], beam: int | None) -> list[dict[str, Any]]:
+    """One-sentence requests: the default signature, or ``translate_with_options``."""
+    if beam is None:
+        return [{"instances": [sentence]} for sentence in sentences]
+    return [
+        {
+            "signature_name": "translate_with_options",
+            "instances": [{"text": sentence, "beam_size": beam}],
+        }
+        for sentence in sentences
+    ]
+
+
 def load_decoder(args: argparse.Namespace) -> Any:
     """The Python-loop decoder on the export's run, with the export's decoding defaults."""
     from translation_baseline import LoopDecoder
@@ -197,9 +217,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, required=True, help="serving/models/NAME")
     parser.add_argument("--input", type=Path, required=True, help="one sentence per line")
     parser.add_argument("--config", type=Path, help="run config for the baseline")
-    parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="1 = greedy")
+    parser.add_argument(
+        "--beams", type=int, nargs="*", default=[1, 5], help="1 = greedy; none: load test only"
+    )
     parser.add_argument("--limit", type=int, help="first N sentences for the latency runs")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--load-beam", type=int, help="load test beam (default: the export's)")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--server-args", default="", help="extra serving.server flags")
     parser.add_argument("--json", type=Path, help="write all results here")
@@ -209,9 +232,10 @@ def _parser() -> argparse.ArgumentParser:
 def main() -> int:
     """Latency with its baseline ratios, then the load test; prints Markdown rows."""
     args = _parser().parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out
     sentences = args.input.read_text(encoding="utf-8").splitlines()[: args.limit]
     path = f"/v1/models/{args.model.resolve().name}:predict"
-    decoder = load_decoder(args)
+    decoder = load_decoder(args) if args.beams else None
     cpu_load = [os.getloadavg()[0]]  # 1-minute load: others' work shares the CPU
     results: dict[str, Any] = {"latency": {}}
     with running_server(args.model, args.server_args.split()) as address:
@@ -219,7 +243,10 @@ def main() -> int:
             latency = interleaved_latency(address, path, sentences, beam, decoder)
             results["latency"][str(beam)] = latency
         cpu_load.append(os.getloadavg()[0])
-        results["load"] = load_test(address, path, sentences, args.clients, args.requests)
+        bodies = load_bodies(sentences, args.load_beam)
+        results["load"] = load_test(address, path, bodies, args.clients, args.requests)
+        search = {None: "default", 1: "greedy"}.get(args.load_beam, f"beam {args.load_beam}")
+        results["load"]["search"] = search
     results["cpu_load_1min"] = [*cpu_load, os.getloadavg()[0]]
     print("\n".join(report(results)))
     if args.json:
@@ -246,10 +273,13 @@ def report(results: dict[str, Any]) -> list[str]:
                 f"| {loop['p50_ms'] / server['p50_ms']:.1f}x "
                 f"/ {loop['p99_ms'] / server['p99_ms']:.1f}x |"
             )
+    if not results["latency"]:
+        rows = []
     load = results["load"]
     rows += [
         "",
-        f"Load: {load['clients']} clients, {load['requests']} requests, {load['errors']} errors, "
+        f"Load ({load['search']} search): {load['clients']} clients, {load['requests']} requests, "
+        f"{load['errors']} errors, "
         f"{load['requests_per_s']:.0f} requests/s, p50 {load['p50_ms']:.1f} ms, "
         f"p99 {load['p99_ms']:.1f} ms, mean {load['mean_ms']:.1f} ms.",
         "1-minute CPU load at the start, before the load test and at the end: "

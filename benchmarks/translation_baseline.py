@@ -72,9 +72,7 @@ class LoopDecoder:
 
     def _log_probs(self, logits: Any, must_end: np.ndarray) -> np.ndarray:
         """Log-softmax ``[N, V]`` with padding/BOS banned; rows at their limit may only end."""
-        logits = logits.numpy().astype(np.float64)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1).numpy()
         log_probs[:, [PAD_ID, BOS_ID]] = NEG_INF
         eos = log_probs[must_end, EOS_ID]
         log_probs[must_end] = NEG_INF
@@ -100,7 +98,7 @@ class LoopDecoder:
     def _beam(self, ids: tf.Tensor, limits: np.ndarray, k: int, alpha: float) -> list[list[int]]:
         batch = len(limits)
         memory, state = self.encode(tf.repeat(ids, k, axis=0))
-        scores = np.full((batch, k), NEG_INF)
+        scores = np.full((batch, k), NEG_INF, np.float32)
         scores[:, 0] = 0.0
         finished = np.zeros((batch, k), bool)
         lengths = np.zeros((batch, k), int)
@@ -116,8 +114,8 @@ class LoopDecoder:
             log_probs[finished, EOS_ID] = 0.0
             totals = scores[:, :, None] + log_probs
             grown = lengths + ~finished
-            normalized = totals / (((5.0 + grown) / 6.0) ** alpha)[:, :, None]
-            flat = np.argsort(-normalized.reshape(batch, -1), axis=1, kind="stable")[:, :k]
+            normalized = totals / _penalty(grown, alpha)[:, :, None]
+            flat = _top_k(normalized.reshape(batch, -1), k)
             parents, chosen = flat // vocab, (flat % vocab).astype(np.int32)
             scores = np.take_along_axis(totals.reshape(batch, -1), flat, axis=1)
             lengths = np.take_along_axis(grown, parents, axis=1)
@@ -130,9 +128,19 @@ class LoopDecoder:
             tokens = chosen.reshape(-1)
             if finished.all():
                 break
-        normalized = scores / ((5.0 + lengths) / 6.0) ** alpha
+        normalized = scores / _penalty(lengths, alpha)
         best = sequences[np.arange(batch), normalized.argmax(axis=1)]
         return [[int(p) for p in row[: _end(row)]] for row in best]
+
+
+def _penalty(lengths: np.ndarray, alpha: float) -> np.ndarray:
+    """GNMT length penalty, in float32 as in the graph."""
+    return (((5.0 + lengths) / 6.0) ** alpha).astype(np.float32)
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values per row, largest first, ties as in the graph."""
+    return tf.math.top_k(values, k=k).indices.numpy()  # type: ignore[no-any-return]
 
 
 def _end(row: np.ndarray) -> int:

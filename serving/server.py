@@ -240,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.server_close()
         registry.stop()
         batcher.close()
+        sizes = list(batcher.batch_sizes)
+        if sizes:
+            mean = sum(sizes) / len(sizes)
+            log.info("batch sizes: %d batches, mean %.1f, max %d", len(sizes), mean, max(sizes))
     return 0
 
 
