@@ -2,23 +2,32 @@
 
 State is a flat tuple: the cell states of every layer (``h, c`` per LSTM
 layer, ``h`` per GRU layer), then the previous attentional vector ``[B, units]``
-(fed back as input when ``input_feeding`` is on). Memory is the tuple
-``(keys [B, S, units], values [B, S, D_mem], mask [B, S])``.
+(fed back as input when ``input_feeding`` is on). ``Memory`` holds what every
+step reads: attention keys and values, the source mask, and each layer's cell
+weights, cast and arranged once per batch rather than once per step.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import tensorflow as tf
 
 from seq2seq.layers.attention import make_attention
-from seq2seq.layers.recurrence import CellMath, cell_math, run_sequence, time_steps
+from seq2seq.layers.recurrence import CellMath, cell_math, restore_math, run_sequence, time_steps
 from seq2seq.layers.recurrent import make_cell, state_size
 
-Memory = tuple[tf.Tensor, tf.Tensor, tf.Tensor]
 State = tuple[tf.Tensor, ...]
+
+
+class Memory(NamedTuple):
+    """The encoder side of decoding, prepared once per source batch."""
+
+    keys: tf.Tensor  # [B, S, D_key] attention keys
+    values: tf.Tensor  # [B, S, D_mem] encoder outputs
+    mask: tf.Tensor  # [B, S] True on real source tokens
+    cell_weights: tuple[tuple[tf.Tensor, ...], ...]  # per decoder layer, see CellMath
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -112,27 +121,34 @@ class Decoder(keras.layers.Layer):
         first = cell_math(self.cells[0], self.embedding_size, dtype)
         return [first, *(cell_math(c, None, dtype) for c in self.cells[1:])]
 
+    def _prepared_maths(self, memory: Memory) -> list[CellMath]:
+        """The maths whose weights ``prepare`` arranged (no graph ops)."""
+        return [restore_math(self.cell, self.units, w) for w in memory.cell_weights]
+
     def prepare(
         self, memory: tf.Tensor, mask: tf.Tensor, encoder_final: tf.Tensor
     ) -> tuple[Memory, State]:
         """Attention keys and the initial state, from the encoder's outputs."""
+        if not self.built:
+            self.build()
         keys = self.attention.prepare_keys(memory)
         count = state_size(self.cell) * self.num_layers
         states = tf.split(self.bridge(encoder_final), count, axis=-1)
         attentional = tf.zeros_like(states[0])
-        return (keys, memory, mask), (*states, attentional)
+        weights = tuple(math.weights for math in self._maths(keys.dtype))
+        return Memory(keys, memory, mask, weights), (*states, attentional)
 
     def _advance(
         self,
         projected: tf.Tensor,
         state: State,
         memory: Memory,
-        maths: list[CellMath],
         training: bool = False,
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
         """One time step from the projected embedding ``[B, G*units]`` (layer 0's hoisted
         input part): attentional ``[B, units]``, state, attention weights ``[B, S]``."""
-        keys, values, mask = memory
+        keys, values, mask = memory.keys, memory.values, memory.mask
+        maths = self._prepared_maths(memory)
         per_layer = state_size(self.cell)
         new_state: list[tf.Tensor] = []
         inputs = state[-1]
@@ -154,10 +170,8 @@ class Decoder(keras.layers.Layer):
         self, token_ids: tf.Tensor, state: State, memory: Memory
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
         """Decode one step for previous tokens ``[B]``: logits ``[B, V]``, new state, weights."""
-        embedded = self.embedding(token_ids)
-        maths = self._maths(embedded.dtype)
-        projected = maths[0].project(embedded)
-        attentional, state, weights = self._advance(projected, state, memory, maths)
+        projected = self._prepared_maths(memory)[0].project(self.embedding(token_ids))
+        attentional, state, weights = self._advance(projected, state, memory)
         return self.output_projection(attentional), state, weights
 
     def _all_steps_at_once(
@@ -165,7 +179,7 @@ class Decoder(keras.layers.Layer):
     ) -> tf.Tensor:
         """Attentional vectors ``[B, T, units]`` without input feeding: the recurrent layers
         run over the whole sequence, then attention covers every step in one batch."""
-        keys, values, mask = memory
+        keys, values, mask = memory.keys, memory.values, memory.mask
         per_layer = state_size(self.cell)
         every_step = tf.ones(tf.shape(embedded)[:2], tf.bool)
         outputs = embedded
@@ -179,13 +193,11 @@ class Decoder(keras.layers.Layer):
         return self.combine(tf.concat([context, outputs], axis=-1))
 
     def _projected_steps(
-        self, target_in: tf.Tensor, training: bool
-    ) -> tuple[tf.TensorArray, list[CellMath]]:
-        """Layer-0 projections of the embedded inputs, ``T`` steps ``[B, G*units]``, and the
-        maths."""
+        self, target_in: tf.Tensor, memory: Memory, training: bool
+    ) -> tf.TensorArray:
+        """Layer-0 projections of the embedded inputs, ``T`` steps ``[B, G*units]``."""
         embedded = self.dropout_layer(self.embedding(target_in), training=training)
-        maths = self._maths(embedded.dtype)
-        return time_steps(maths[0].project(embedded)), maths
+        return time_steps(self._prepared_maths(memory)[0].project(embedded))
 
     def call(
         self, target_in: tf.Tensor, memory: Memory, state: State, training: bool = False
@@ -203,15 +215,15 @@ class Decoder(keras.layers.Layer):
             embedded = self.dropout_layer(self.embedding(target_in), training=training)
             attentional = self._all_steps_at_once(embedded, state, memory, training)
             return self.dropout_layer(attentional, training=training)
-        projected, maths = self._projected_steps(target_in, training)
+        projected = self._projected_steps(target_in, memory, training)
         steps = projected.size()
         # The first step runs outside the loop so that every variable exists before it.
-        first, state, _ = self._advance(projected.read(0), state, memory, maths, training)
+        first, state, _ = self._advance(projected.read(0), state, memory, training)
         outputs = tf.TensorArray(first.dtype, size=steps, element_shape=first.shape)
         outputs = outputs.write(0, first)
 
         def body(t: tf.Tensor, outputs: tf.TensorArray, state: State) -> Any:
-            attentional, state, _ = self._advance(projected.read(t), state, memory, maths, training)
+            attentional, state, _ = self._advance(projected.read(t), state, memory, training)
             return t + 1, outputs.write(t, attentional), state
 
         _, outputs, _ = tf.while_loop(
@@ -229,12 +241,12 @@ class Decoder(keras.layers.Layer):
         Row ``t`` is the distribution over source positions at the step that
         predicts the token after ``target_in[:, t]`` (inference: no dropout).
         """
-        projected, maths = self._projected_steps(target_in, training=False)
+        projected = self._projected_steps(target_in, memory, training=False)
         steps = projected.size()
-        weights = tf.TensorArray(memory[1].dtype, size=steps)
+        weights = tf.TensorArray(memory.values.dtype, size=steps)
 
         def body(t: tf.Tensor, weights: tf.TensorArray, state: State) -> Any:
-            _, state, step_weights = self._advance(projected.read(t), state, memory, maths)
+            _, state, step_weights = self._advance(projected.read(t), state, memory)
             return t + 1, weights.write(t, step_weights), state
 
         _, weights, _ = tf.while_loop(

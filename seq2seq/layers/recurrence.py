@@ -24,6 +24,10 @@ class CellMath(Protocol):
 
     units: int
 
+    @property
+    def weights(self) -> tuple[tf.Tensor, ...]:
+        """The arranged weights; ``restore_math`` rebuilds the maths from them."""
+
     def project(self, inputs: tf.Tensor) -> tf.Tensor:
         """``inputs [..., D_head] W_head + b``: the hoisted part ``[..., G*units]``."""
 
@@ -35,14 +39,21 @@ class CellMath(Protocol):
 
 
 class _LSTMMath:
-    def __init__(self, cell: keras.layers.LSTMCell, head: int, dtype: tf.DType) -> None:
+    def __init__(self, units: int, head: tf.Tensor, loop: tf.Tensor, bias: tf.Tensor) -> None:
+        """``head [D_head, 4U]``; ``loop [D_feed + U, 4U]``: fed inputs and the previous
+        output share one matmul, ``[feed, h] [W_feed; U]``; ``bias [4U]``."""
+        self.units, self.head, self.loop, self.bias = units, head, loop, bias
+
+    @classmethod
+    def of_cell(cls, cell: keras.layers.LSTMCell, head: int, dtype: tf.DType) -> _LSTMMath:
         kernel = tf.cast(cell.kernel, dtype)
         recurrent = tf.cast(cell.recurrent_kernel, dtype)
-        self.units = cell.units
-        self.head = kernel[:head]
-        # Fed inputs and the previous output share one matmul: [feed, h] [W_feed; U].
-        self.loop = tf.concat([kernel[head:], recurrent], axis=0)
-        self.bias = tf.cast(cell.bias, dtype)
+        loop = tf.concat([kernel[head:], recurrent], axis=0)
+        return cls(cell.units, kernel[:head], loop, tf.cast(cell.bias, dtype))
+
+    @property
+    def weights(self) -> tuple[tf.Tensor, ...]:
+        return self.head, self.loop, self.bias
 
     def project(self, inputs: tf.Tensor) -> tf.Tensor:
         return tf.tensordot(inputs, self.head, axes=1) + self.bias
@@ -60,15 +71,32 @@ class _LSTMMath:
 
 
 class _GRUMath:
-    def __init__(self, cell: keras.layers.GRUCell, head: int, dtype: tf.DType) -> None:
+    def __init__(
+        self,
+        units: int,
+        head: tf.Tensor,
+        feed: tf.Tensor,
+        recurrent: tf.Tensor,
+        input_bias: tf.Tensor,
+        recurrent_bias: tf.Tensor,
+    ) -> None:
+        """``head [D_head, 3U]``, ``feed [D_feed, 3U]``, ``recurrent [U, 3U]``, biases
+        ``[3U]`` (``reset_after``: the recurrent bias is inside the reset gate's product)."""
+        self.units, self.head, self.feed, self.recurrent = units, head, feed, recurrent
+        self.input_bias, self.recurrent_bias = input_bias, recurrent_bias
+
+    @classmethod
+    def of_cell(cls, cell: keras.layers.GRUCell, head: int, dtype: tf.DType) -> _GRUMath:
         if not cell.reset_after:
             raise ValueError("only reset_after GRU cells are supported")
         kernel = tf.cast(cell.kernel, dtype)
         bias = tf.cast(cell.bias, dtype)  # [2, 3U]: input bias, recurrent bias
-        self.units = cell.units
-        self.head, self.feed = kernel[:head], kernel[head:]
-        self.recurrent = tf.cast(cell.recurrent_kernel, dtype)
-        self.input_bias, self.recurrent_bias = bias[0], bias[1]
+        recurrent = tf.cast(cell.recurrent_kernel, dtype)
+        return cls(cell.units, kernel[:head], kernel[head:], recurrent, bias[0], bias[1])
+
+    @property
+    def weights(self) -> tuple[tf.Tensor, ...]:
+        return self.head, self.feed, self.recurrent, self.input_bias, self.recurrent_bias
 
     def project(self, inputs: tf.Tensor) -> tf.Tensor:
         return tf.tensordot(inputs, self.head, axes=1) + self.input_bias
@@ -93,10 +121,18 @@ def cell_math(cell: keras.layers.Layer, head: int | None, dtype: tf.DType) -> Ce
     hoisted inputs (all rows when ``None``), the rest take fed inputs in the loop."""
     rows = cell.kernel.shape[0] if head is None else head
     if isinstance(cell, keras.layers.LSTMCell):
-        return _LSTMMath(cell, rows, dtype)
+        return _LSTMMath.of_cell(cell, rows, dtype)
     if isinstance(cell, keras.layers.GRUCell):
-        return _GRUMath(cell, rows, dtype)
+        return _GRUMath.of_cell(cell, rows, dtype)
     raise TypeError(f"unsupported cell {type(cell).__name__}; valid: LSTMCell, GRUCell")
+
+
+def restore_math(kind: str, units: int, weights: tuple[tf.Tensor, ...]) -> CellMath:
+    """The maths of an ``lstm`` or ``gru`` cell from its ``weights`` (arranged once, outside
+    any loop, and carried through the loop as tensors)."""
+    if kind == "lstm":
+        return _LSTMMath(units, *weights)
+    return _GRUMath(units, *weights)
 
 
 def time_steps(batch_major: tf.Tensor) -> tf.TensorArray:

@@ -48,7 +48,7 @@ def test_shapes_for_every_option(
     logits = model((SOURCE, TARGET_IN), training=True)
     assert logits.shape == (2, 3, 24)
     memory, state = model.encode(SOURCE)
-    _keys, values, mask = memory
+    values, mask = memory.values, memory.mask
     assert values.shape == (2, 4, 24 if bidirectional else 12)
     assert mask.numpy().tolist() == [[True] * 4, [True, True, False, False]]
     per_layer = 2 if cell == "lstm" else 1
