@@ -71,8 +71,10 @@ class LoopDecoder:
         return [w.decode("utf-8") if s.strip() else "" for w, s in zip(words, texts, strict=True)]
 
     def _log_probs(self, logits: Any, must_end: np.ndarray) -> np.ndarray:
-        """Log-softmax ``[N, V]`` with padding/BOS banned; rows at their limit may only end."""
-        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1).numpy()
+        """Log-softmax ``[N, V]`` with padding/BOS banned; rows at their limit may only end
+        (``logits - logsumexp``, the graph's arithmetic)."""
+        logits = tf.cast(logits, tf.float32)
+        log_probs = (logits - tf.reduce_logsumexp(logits, axis=-1, keepdims=True)).numpy()
         log_probs[:, [PAD_ID, BOS_ID]] = NEG_INF
         eos = log_probs[must_end, EOS_ID]
         log_probs[must_end] = NEG_INF

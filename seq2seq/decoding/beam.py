@@ -1,10 +1,12 @@
 """Batched beam search with GNMT length penalty, as one ``tf.while_loop``.
 
-The encoder runs once; its memory is repeated ``K`` times. Every step scores
-``K * V`` continuations per source, ranks them by length-normalised score and
-keeps the best ``K``. A finished hypothesis can only continue with EOS at no
-cost, so it keeps its place until better ones push it out. The loop stops as
-soon as every beam of every source has finished.
+The encoder runs once; its memory is repeated ``K`` times. Every step takes
+the ``K`` best pieces of each beam (only those can survive), ranks the
+``K * K`` continuations per source by length-normalised score and keeps the
+best ``K``: the same choice as ranking all ``K * V``, ties included. A
+finished hypothesis can only continue with EOS at no cost, so it keeps its
+place until better ones push it out. The loop stops as soon as every beam of
+every source has finished.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from seq2seq.decoding.common import (
     SearchResult,
     StepModel,
     gnmt_length_penalty,
-    step_log_probs,
+    top_candidates,
     trim_after_eos,
 )
 from seq2seq.model import BOS_ID, EOS_ID
@@ -42,15 +44,16 @@ def _select(tensor: tf.Tensor, parents: tf.Tensor, beam_size: tf.Tensor) -> tf.T
     return _merge_beams(picked)
 
 
-def _step_log_probs(
+def _candidates(
     logits: tf.Tensor, finished: tf.Tensor, must_end: tf.Tensor, beam_size: tf.Tensor
-) -> tf.Tensor:
-    """Log-probabilities ``[B, K, V]``; finished beams may only repeat EOS (cost 0),
-    beams at their length limit may only end."""
-    must_end = tf.repeat(must_end, beam_size, axis=0)
-    log_probs = _split_beams(step_log_probs(logits, must_end), beam_size)
-    eos_free = tf.one_hot(EOS_ID, tf.shape(log_probs)[-1], on_value=0.0, off_value=NEG_INF)
-    return tf.where(finished[:, :, tf.newaxis], eos_free, log_probs)
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Log-probabilities and pieces ``[B, K, K]`` of each beam's ``K`` best continuations;
+    finished beams may only repeat EOS (cost 0), beams at their length limit may only end."""
+    log_probs, ids = top_candidates(logits, tf.repeat(must_end, beam_size, axis=0), beam_size)
+    log_probs, ids = _split_beams(log_probs, beam_size), _split_beams(ids, beam_size)
+    eos_free = tf.one_hot(0, beam_size, on_value=0.0, off_value=NEG_INF)  # [K]
+    done = finished[:, :, tf.newaxis]
+    return tf.where(done, eos_free, log_probs), tf.where(done, EOS_ID, ids)
 
 
 def beam_search(
@@ -86,13 +89,13 @@ def beam_search(
 
     def body(t, scores, finished, lengths, sequences, tokens, state):  # type: ignore[no-untyped-def]
         logits, state, _ = model.step(tokens, state, memory)
-        log_probs = _step_log_probs(logits, finished, t + 1 >= max_lengths, k)
-        vocab = tf.shape(log_probs)[-1]
-        totals = scores[:, :, tf.newaxis] + log_probs
+        log_probs, pieces = _candidates(logits, finished, t + 1 >= max_lengths, k)
+        totals = scores[:, :, tf.newaxis] + log_probs  # [B, K, K]
         grown = lengths + tf.cast(tf.logical_not(finished), tf.int32)
         normalized = totals / gnmt_length_penalty(grown, alpha)[:, :, tf.newaxis]
         _, flat = tf.math.top_k(tf.reshape(normalized, [batch, -1]), k=k)
-        parents, tokens = flat // vocab, flat % vocab
+        parents = flat // k
+        tokens = tf.gather(tf.reshape(pieces, [batch, -1]), flat, batch_dims=1)
         scores = tf.gather(tf.reshape(totals, [batch, -1]), flat, batch_dims=1)
         lengths = tf.gather(grown, parents, batch_dims=1)
         was_finished = tf.gather(finished, parents, batch_dims=1)

@@ -51,14 +51,27 @@ def gnmt_length_penalty(lengths: tf.Tensor, alpha: tf.Tensor | float) -> tf.Tens
     return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, tf.cast(alpha, tf.float32))
 
 
-def step_log_probs(logits: tf.Tensor, must_end: tf.Tensor) -> tf.Tensor:
-    """Float32 log-probabilities ``[N, V]`` of the next piece, never padding or BOS;
-    rows where ``must_end [N]`` is true may only choose EOS."""
-    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-    vocab = tf.shape(log_probs)[-1]
+def top_candidates(
+    logits: tf.Tensor, must_end: tf.Tensor, k: tf.Tensor | int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The ``k`` most probable next pieces of each row and their float32 log-probabilities,
+    ``([N, k], [N, k])``, best first, never padding or BOS; rows where ``must_end [N]`` is
+    true may only choose EOS (their other candidates score ``NEG_INF``).
+
+    Only ``k`` candidates per row can survive a ``k``-best selection, so searches rank
+    these instead of all ``V`` pieces: two passes over the logits (log-sum-exp, top-k)
+    instead of a full log-softmax and the ranking of ``[N, V]`` scores.
+    """
+    logits = tf.cast(logits, tf.float32)
+    vocab = tf.shape(logits)[-1]
+    normalizer = tf.reduce_logsumexp(logits, axis=-1, keepdims=True)  # [N, 1]
     banned = tf.reduce_sum(tf.one_hot([PAD_ID, BOS_ID], vocab), axis=0) * NEG_INF
-    eos_only = tf.one_hot(EOS_ID, vocab, on_value=0.0, off_value=NEG_INF)
-    return tf.where(must_end[:, tf.newaxis], log_probs + eos_only, log_probs + banned)
+    values, ids = tf.math.top_k(logits + banned, k=k)
+    eos = logits[:, EOS_ID : EOS_ID + 1] - normalizer  # [N, 1]
+    rest = tf.fill(tf.shape(values) - [0, 1], tf.constant(NEG_INF, tf.float32))
+    end = must_end[:, tf.newaxis]
+    log_probs = tf.where(end, tf.concat([eos, rest], axis=1), values - normalizer)
+    return log_probs, tf.where(end, tf.fill(tf.shape(ids), EOS_ID), ids)
 
 
 def trim_after_eos(ids: tf.Tensor, eos_id: int) -> tuple[tf.Tensor, tf.Tensor]:

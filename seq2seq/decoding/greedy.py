@@ -6,7 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from seq2seq.decoding.common import SearchResult, StepModel, step_log_probs, trim_after_eos
+from seq2seq.decoding.common import SearchResult, StepModel, top_candidates, trim_after_eos
 from seq2seq.model import BOS_ID, EOS_ID
 
 
@@ -36,9 +36,8 @@ def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tenso
         outputs: tf.TensorArray,
     ) -> Any:
         logits, state, _ = model.step(tokens, state, memory)
-        log_probs = step_log_probs(logits, must_end=t + 1 >= max_lengths)
-        best = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
-        best_score = tf.reduce_max(log_probs, axis=-1)
+        log_probs, ids = top_candidates(logits, t + 1 >= max_lengths, 1)
+        best, best_score = ids[:, 0], log_probs[:, 0]
         best = tf.where(finished, tf.zeros_like(best), best)
         scores += tf.where(finished, tf.zeros_like(best_score), best_score)
         finished = tf.logical_or(finished, tf.equal(best, EOS_ID))
