@@ -87,6 +87,7 @@ class Trainer:
     ) -> None:
         keras.utils.set_random_seed(config.seed)
         self.config, self.layout, self.dev_text = config, layout, dev_text
+        self._loss_scaling = config.precision == "mixed_float16"  # bfloat16 has float32's range
         self.strategy = make_strategy(config.distribution)
         with self.strategy.scope():
             self.model = build_model(model_config, layout, config.precision)
@@ -109,7 +110,6 @@ class Trainer:
         self.writer = (
             tf.summary.create_file_writer(str(layout.tensorboard)) if config.tensorboard else None
         )
-        self._loss_scaling = config.precision == "mixed_float16"
         self._train_step = tf.function(self._distributed_step, reduce_retracing=True)
         self._dev_step = tf.function(self._loss, reduce_retracing=True)
         self._recent: list[float] = []
@@ -127,7 +127,7 @@ class Trainer:
         )
         clip = self.config.clip_norm if self.config.clip_norm > 0 else None
         optimizer = keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=clip)
-        if self.config.precision == "mixed_float16":  # bfloat16 has float32's range
+        if self._loss_scaling:
             return keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 

@@ -178,16 +178,16 @@ class Decoder(keras.layers.Layer):
         self, embedded: tf.Tensor, state: State, memory: Memory, training: bool
     ) -> tf.Tensor:
         """Attentional vectors ``[B, T, units]`` without input feeding: the recurrent layers
-        run over the whole sequence, then attention covers every step in one batch."""
+        run over the whole sequence, then attention covers every step in one batch (layer 0
+        has no fed rows, so its prepared maths hoist its whole input)."""
         keys, values, mask = memory.keys, memory.values, memory.mask
         per_layer = state_size(self.cell)
         every_step = tf.ones(tf.shape(embedded)[:2], tf.bool)
         outputs = embedded
-        for i, cell in enumerate(self.cells):
+        for i, math in enumerate(self._prepared_maths(memory)):
             initial = list(state[i * per_layer : (i + 1) * per_layer])
             if i > 0:
                 outputs = self.dropout_layer(outputs, training=training)
-            math = cell_math(cell, None, embedded.dtype)
             outputs = run_sequence(math, outputs, every_step, initial)[0]
         context, _ = self.attention(outputs, keys, values, mask)
         return self.combine(tf.concat([context, outputs], axis=-1))

@@ -1,8 +1,6 @@
-"""Which recurrent cell or layer a config names: LSTM or GRU."""
+"""Which recurrent cell a config names: LSTM or GRU, and its number of state tensors."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import keras
 
@@ -16,19 +14,6 @@ def make_cell(kind: str, units: int, name: str) -> keras.layers.Layer:
         return keras.layers.LSTMCell(units, name=name)
     if kind == "gru":
         return keras.layers.GRUCell(units, name=name)
-    raise ValueError(f"unknown cell {kind!r}; valid options: {', '.join(CELLS)}")
-
-
-def make_layer(kind: str, units: int, name: str, **kwargs: Any) -> keras.layers.Layer:
-    """A whole-sequence recurrent layer returning sequences and final states."""
-    if kind == "lstm":
-        return keras.layers.LSTM(
-            units, return_sequences=True, return_state=True, name=name, **kwargs
-        )
-    if kind == "gru":
-        return keras.layers.GRU(
-            units, return_sequences=True, return_state=True, name=name, **kwargs
-        )
     raise ValueError(f"unknown cell {kind!r}; valid options: {', '.join(CELLS)}")
 
 
