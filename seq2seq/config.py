@@ -17,6 +17,11 @@ import yaml
 from pipeline.config import PreprocessConfig
 from seq2seq.config_fields import ConfigError, build_section, choice
 
+# Keras dtype policies: float32, or float32 weights with float16/bfloat16 computation.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Decoding needs no float32 master weights: weights and computation share one type.
+INFERENCE_PRECISIONS = ("float32", "bfloat16", "float16")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -68,7 +73,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     tensorboard: bool = True
     distribution: str = choice("auto", ("auto", "one_device", "mirrored", "multi_worker"))
-    precision: str = choice("float32", ("float32", "mixed_float16", "mixed_bfloat16"))
+    precision: str = choice("float32", PRECISIONS)
     seed: int = 1234
 
     def __post_init__(self) -> None:
@@ -92,6 +97,7 @@ class DecodeConfig:
     max_length_a: float = 1.5
     max_length_b: int = 10
     batch_size: int = 64
+    precision: str = choice("float32", INFERENCE_PRECISIONS)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1 or self.batch_size < 1:

@@ -129,7 +129,8 @@ class Seq2Seq(keras.Model):
     def step(
         self, token_ids: tf.Tensor, state: State, memory: Memory
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
-        """One decoder step: logits ``[B, V]``, new state, attention weights ``[B, S]``."""
+        """One decoder step for ``K`` rows per source (tokens ``[B*K]``): logits ``[B*K, V]``,
+        new state, attention weights ``[B*K, S]``."""
         return self.decoder.step(token_ids, state, memory)
 
     def attention_weights(self, source_ids: tf.Tensor, target_in: tf.Tensor) -> tf.Tensor:

@@ -81,7 +81,8 @@ def train(config: ExperimentConfig) -> TrainResult:
 
 def load_translator(config: ExperimentConfig) -> Translator:
     """The best model of a trained run with its tokenizers and decoding defaults."""
-    return make_translator(config, restore_best(config.model, RunLayout(config.run_dir)))
+    layout = RunLayout(config.run_dir)
+    return make_translator(config, restore_best(config.model, layout, config.decode.precision))
 
 
 def _eval_dir(layout: RunLayout, source: Path | None, model: Path | None) -> Path:

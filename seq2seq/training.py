@@ -304,11 +304,18 @@ class Trainer:
         return result
 
 
-def restore_best(model_config: ModelConfig, layout: RunLayout) -> Seq2Seq:
-    """The model with the best dev score of a trained run."""
+def restore_best(
+    model_config: ModelConfig, layout: RunLayout, precision: str = "float32"
+) -> Seq2Seq:
+    """The model with the best dev score of a trained run; ``precision`` (``float32``,
+    ``bfloat16`` or ``float16``) is the type of its weights and computation."""
     path = tf.train.latest_checkpoint(str(layout.best))
     if path is None:
         raise FileNotFoundError(f"{layout.best}: no trained model; run train first")
     model = build_model(model_config, layout)
     restore(model_checkpoint(model), path)
-    return model
+    if precision == "float32":
+        return model
+    lowered = build_model(model_config, layout, precision)
+    lowered.set_weights(model.get_weights())  # same build order; cast to ``precision``
+    return lowered

@@ -1,6 +1,7 @@
 """Batched beam search with GNMT length penalty, as one ``tf.while_loop``.
 
-The encoder runs once; its memory is repeated ``K`` times. Every step takes
+The encoder runs once per source; the decoder state is repeated ``K`` times,
+and the ``K`` hypotheses of a source attend to its memory together. Every step takes
 the ``K`` best pieces of each beam (only those can survive), ranks the
 ``K * K`` continuations per source by length-normalised score and keeps the
 best ``K``: the same choice as ranking all ``K * V``, ties included. A
@@ -20,9 +21,9 @@ from seq2seq.decoding.common import (
     SearchResult,
     StepModel,
     gnmt_length_penalty,
-    top_candidates,
     trim_after_eos,
 )
+from seq2seq.decoding.ranking import top_candidates
 from seq2seq.model import BOS_ID, EOS_ID
 
 
@@ -70,7 +71,8 @@ def beam_search(
     """
     k = tf.convert_to_tensor(beam_size, tf.int32)
     batch = tf.shape(source_ids)[0]
-    memory, state = model.encode(tf.repeat(source_ids, k, axis=0), training=False)
+    memory, state = model.encode(source_ids, training=False)
+    state = tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state)
     first_beam_only = tf.concat([[0.0], tf.fill([k - 1], NEG_INF)], axis=0)
     scores = tf.tile(first_beam_only[tf.newaxis, :], [batch, 1])
     loop_vars = (

@@ -7,13 +7,16 @@ from typing import NamedTuple, Protocol
 import tensorflow as tf
 
 from seq2seq.layers.decoder import Memory, State
-from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
 
 NEG_INF = -1e9
 
 
 class StepModel(Protocol):
-    """What a search needs from a model: encode once, then step the decoder."""
+    """What a search needs from a model: encode once, then step the decoder.
+
+    ``step`` takes ``K`` consecutive rows of tokens and state per source in ``memory``
+    (``K`` hypotheses of beam search, 1 for greedy).
+    """
 
     def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[Memory, State]: ...
 
@@ -49,29 +52,6 @@ def max_output_lengths(
 def gnmt_length_penalty(lengths: tf.Tensor, alpha: tf.Tensor | float) -> tf.Tensor:
     """GNMT's ``((5 + length) / 6) ** alpha`` (Wu et al., 2016)."""
     return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, tf.cast(alpha, tf.float32))
-
-
-def top_candidates(
-    logits: tf.Tensor, must_end: tf.Tensor, k: tf.Tensor | int
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """The ``k`` most probable next pieces of each row and their float32 log-probabilities,
-    ``([N, k], [N, k])``, best first, never padding or BOS; rows where ``must_end [N]`` is
-    true may only choose EOS (their other candidates score ``NEG_INF``).
-
-    Only ``k`` candidates per row can survive a ``k``-best selection, so searches rank
-    these instead of all ``V`` pieces: two passes over the logits (log-sum-exp, top-k)
-    instead of a full log-softmax and the ranking of ``[N, V]`` scores.
-    """
-    logits = tf.cast(logits, tf.float32)
-    vocab = tf.shape(logits)[-1]
-    normalizer = tf.reduce_logsumexp(logits, axis=-1, keepdims=True)  # [N, 1]
-    banned = tf.reduce_sum(tf.one_hot([PAD_ID, BOS_ID], vocab), axis=0) * NEG_INF
-    values, ids = tf.math.top_k(logits + banned, k=k)
-    eos = logits[:, EOS_ID : EOS_ID + 1] - normalizer  # [N, 1]
-    rest = tf.fill(tf.shape(values) - [0, 1], tf.constant(NEG_INF, tf.float32))
-    end = must_end[:, tf.newaxis]
-    log_probs = tf.where(end, tf.concat([eos, rest], axis=1), values - normalizer)
-    return log_probs, tf.where(end, tf.fill(tf.shape(ids), EOS_ID), ids)
 
 
 def trim_after_eos(ids: tf.Tensor, eos_id: int) -> tuple[tf.Tensor, tf.Tensor]:

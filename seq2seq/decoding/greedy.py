@@ -6,7 +6,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from seq2seq.decoding.common import SearchResult, StepModel, top_candidates, trim_after_eos
+from seq2seq.decoding.common import SearchResult, StepModel, trim_after_eos
+from seq2seq.decoding.ranking import top_candidates
 from seq2seq.model import BOS_ID, EOS_ID
 
 

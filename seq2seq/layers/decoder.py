@@ -145,9 +145,9 @@ class Decoder(keras.layers.Layer):
         memory: Memory,
         training: bool = False,
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
-        """One time step from the projected embedding ``[B, G*units]`` (layer 0's hoisted
-        input part): attentional ``[B, units]``, state, attention weights ``[B, S]``."""
-        keys, values, mask = memory.keys, memory.values, memory.mask
+        """One time step from the projected embedding ``[B*K, G*units]`` (layer 0's hoisted
+        input part) of ``K`` hypotheses per memory row: attentional ``[B*K, units]``, state,
+        attention weights ``[B*K, S]``."""
         maths = self._prepared_maths(memory)
         per_layer = state_size(self.cell)
         new_state: list[tf.Tensor] = []
@@ -162,14 +162,28 @@ class Decoder(keras.layers.Layer):
             new_state.extend(layer_new)
             last = i == len(maths) - 1
             inputs = output if last else self.dropout_layer(output, training=training)
-        context, weights = self.attention(inputs[:, tf.newaxis], keys, values, mask)
-        attentional = self.combine(tf.concat([context[:, 0], inputs], axis=-1))
-        return attentional, (*new_state, attentional), weights[:, 0]
+        context, weights = self._attend_per_source(inputs, memory)
+        attentional = self.combine(tf.concat([context, inputs], axis=-1))
+        return attentional, (*new_state, attentional), weights
+
+    def _attend_per_source(self, queries: tf.Tensor, memory: Memory) -> tuple[tf.Tensor, tf.Tensor]:
+        """Context ``[B*K, D_mem]`` and weights ``[B*K, S]`` for the queries ``[B*K, units]`` of
+        ``K`` hypotheses per memory row (``K = 1`` in training and greedy search): the ``K``
+        queries of one source attend together, so memory is never repeated per hypothesis."""
+        sources = tf.shape(memory.keys)[0]
+        grouped = tf.reshape(queries, [sources, -1, queries.shape[-1]])  # [B, K, units]
+        context, weights = self.attention(grouped, memory.keys, memory.values, memory.mask)
+        rows = tf.shape(queries)[:1]
+        return (
+            tf.reshape(context, tf.concat([rows, tf.shape(context)[2:]], axis=0)),
+            tf.reshape(weights, tf.concat([rows, tf.shape(weights)[2:]], axis=0)),
+        )
 
     def step(
         self, token_ids: tf.Tensor, state: State, memory: Memory
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
-        """Decode one step for previous tokens ``[B]``: logits ``[B, V]``, new state, weights."""
+        """Decode one step for previous tokens ``[B*K]`` (``K`` consecutive rows per source of
+        ``memory``): logits ``[B*K, V]``, new state, attention weights ``[B*K, S]``."""
         projected = self._prepared_maths(memory)[0].project(self.embedding(token_ids))
         attentional, state, weights = self._advance(projected, state, memory)
         return self.output_projection(attentional), state, weights

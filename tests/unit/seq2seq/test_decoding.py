@@ -78,6 +78,37 @@ def test_beam_returns_sorted_distinct_hypotheses_within_limits() -> None:
     assert np.all(normalized[:, 0] >= greedy_norm - 1e-5)
 
 
+def test_hypotheses_of_a_source_share_its_memory() -> None:
+    """A step over ``K`` rows per source equals a step over memory repeated ``K`` times."""
+    model = seeded_model()
+    memory, state = model.encode(SOURCE)
+    rows = tf.nest.map_structure(lambda s: tf.repeat(s, 2, axis=0), state)
+    repeated = memory._replace(
+        keys=tf.repeat(memory.keys, 2, axis=0),
+        values=tf.repeat(memory.values, 2, axis=0),
+        mask=tf.repeat(memory.mask, 2, axis=0),
+    )
+    tokens = tf.constant([1, 4, 5, 6, 7, 8])
+    shared = model.step(tokens, rows, memory)
+    separate = model.step(tokens, rows, repeated)
+    for a, b in zip(tf.nest.flatten(shared), tf.nest.flatten(separate), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_search() -> None:
+    keras.config.set_dtype_policy("bfloat16")
+    try:
+        model = seeded_model()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    limits = max_output_lengths(SOURCE, 1.5, 2)
+    greedy = greedy_search(model, SOURCE, limits)
+    beam = beam_search(model, SOURCE, limits, beam_size=1, alpha=0.6)
+    assert greedy.scores.dtype == tf.float32
+    assert np.all(greedy.scores.numpy() <= 0) and np.all(greedy.lengths.numpy() > 0)
+    np.testing.assert_array_equal(beam.ids.numpy(), greedy.ids.numpy())
+
+
 def test_search_runs_inside_a_graph() -> None:
     model = seeded_model()
 

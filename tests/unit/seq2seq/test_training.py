@@ -54,6 +54,22 @@ def test_token_batches_plateau_decay_and_early_stopping(
     assert restore_best(model_config, layout) is not None  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_restore_best_in_lower_precision(
+    tiny_run: dict[str, Path], layout: RunLayout, precision: str
+) -> None:
+    model_config, train_config = settings(tiny_run, max_steps=1, dev_bleu=False)
+    Trainer(model_config, train_config, layout).train()  # type: ignore[arg-type]
+    full = restore_best(model_config, layout)  # type: ignore[arg-type]
+    lowered = restore_best(model_config, layout, precision)  # type: ignore[arg-type]
+    assert lowered.decoder.output_projection.compute_dtype == precision
+    assert [w.path for w in lowered.weights] == [w.path for w in full.weights]
+    for low, high in zip(lowered.weights, full.weights, strict=True):
+        assert low.dtype == precision
+        expected = high.numpy().astype(np.float32)
+        np.testing.assert_allclose(np.asarray(low.numpy(), np.float32), expected, rtol=1e-2)
+
+
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_step(tiny_run: dict[str, Path], layout: RunLayout, precision: str) -> None:
     model_config, train_config = settings(
