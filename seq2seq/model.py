@@ -14,6 +14,9 @@ from seq2seq.layers.encoder import Encoder
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
+_ROW_MULTIPLE = 64  # real-token rows of the training output layer, rounded up to this
+
+
 @keras.saving.register_keras_serializable(package="seq2seq")
 class Seq2Seq(keras.Model):
     """Bidirectional RNN encoder + attentional RNN decoder.
@@ -154,7 +157,13 @@ class Seq2Seq(keras.Model):
         memory, state = self.encode(source_ids, training=training)
         attentional = self.decoder.attentional(target_in, memory, state, training=training)
         real = tf.not_equal(target_out, PAD_ID)
-        logits = self.decoder.output_projection(tf.boolean_mask(attentional, real))
+        rows = tf.boolean_mask(attentional, real)  # [N, units]
+        count = tf.shape(rows)[0]
+        # Round N up so that the matmul kernels (and the primitives oneDNN caches for each
+        # shape) see few distinct shapes; the extra zero rows are sliced off again.
+        padded = (count + _ROW_MULTIPLE - 1) // _ROW_MULTIPLE * _ROW_MULTIPLE
+        rows = tf.pad(rows, [[0, padded - count], [0, 0]])
+        logits = self.decoder.output_projection(rows)[:count]
         return logits, tf.boolean_mask(target_out, real)
 
     def build_variables(self) -> None:
