@@ -71,10 +71,19 @@ class LoopDecoder:
         return [w.decode("utf-8") if s.strip() else "" for w, s in zip(words, texts, strict=True)]
 
     def _log_probs(self, logits: Any, must_end: np.ndarray) -> np.ndarray:
-        """Log-softmax ``[N, V]`` with padding/BOS banned; rows at their limit may only end
-        (``logits - logsumexp``, the graph's arithmetic)."""
+        """Log-softmax ``[N, V]`` with padding/BOS banned; rows at their limit may only end.
+
+        The graph's arithmetic (``seq2seq.decoding.ranking``): the normaliser is the row
+        maximum minus the log of its softmax probability, computed in bfloat16 for
+        bfloat16 logits and in float32 otherwise."""
+        if logits.dtype != tf.bfloat16:
+            logits = tf.cast(logits, tf.float32)
+        best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        best_prob = tf.gather(tf.nn.softmax(logits), best, batch_dims=1)
         logits = tf.cast(logits, tf.float32)
-        log_probs = (logits - tf.reduce_logsumexp(logits, axis=-1, keepdims=True)).numpy()
+        top = tf.gather(logits, best, batch_dims=1)
+        normalizer = top - tf.math.log(tf.cast(best_prob, tf.float32))
+        log_probs = (logits - normalizer[:, tf.newaxis]).numpy()
         log_probs[:, [PAD_ID, BOS_ID]] = NEG_INF
         eos = log_probs[must_end, EOS_ID]
         log_probs[must_end] = NEG_INF
@@ -99,7 +108,8 @@ class LoopDecoder:
 
     def _beam(self, ids: tf.Tensor, limits: np.ndarray, k: int, alpha: float) -> list[list[int]]:
         batch = len(limits)
-        memory, state = self.encode(tf.repeat(ids, k, axis=0))
+        memory, state = self.encode(ids)  # the k rows of a source share its memory
+        state = tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state)
         scores = np.full((batch, k), NEG_INF, np.float32)
         scores[:, 0] = 0.0
         finished = np.zeros((batch, k), bool)
