@@ -171,7 +171,8 @@ class Decoder(keras.layers.Layer):
         ``K`` hypotheses per memory row (``K = 1`` in training and greedy search): the ``K``
         queries of one source attend together, so memory is never repeated per hypothesis."""
         sources = tf.shape(memory.keys)[0]
-        grouped = tf.reshape(queries, [sources, -1, queries.shape[-1]])  # [B, K, units]
+        width = queries.shape[-1] if queries.shape[-1] is not None else tf.shape(queries)[-1]
+        grouped = tf.reshape(queries, [sources, -1, width])  # [B, K, units]
         context, weights = self.attention(grouped, memory.keys, memory.values, memory.mask)
         rows = tf.shape(queries)[:1]
         return (
