@@ -95,6 +95,19 @@ def test_hypotheses_of_a_source_share_its_memory() -> None:
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_step_traces_with_unknown_shapes() -> None:
+    """A step compiled once for any batch, length and width (as the loop baselines do)."""
+    model = seeded_model()
+    memory, state = model.encode(SOURCE)
+    tokens = tf.constant([4, 5, 6])
+    relaxed = tf.nest.map_structure(
+        lambda t: tf.TensorSpec([None] * t.shape.rank, t.dtype), (tokens, state, memory)
+    )
+    step = tf.function(model.step, input_signature=list(relaxed))
+    compiled, eager = step(tokens, state, memory), model.step(tokens, state, memory)
+    np.testing.assert_allclose(compiled[0].numpy(), eager[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_bfloat16_search() -> None:
     keras.config.set_dtype_policy("bfloat16")
     try:
