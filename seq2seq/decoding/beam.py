@@ -6,13 +6,14 @@ the ``K`` best pieces of each beam (only those can survive), ranks the
 ``K * K`` continuations per source by length-normalised score and keeps the
 best ``K``: the same choice as ranking all ``K * V``, ties included. A
 finished hypothesis can only continue with EOS at no cost, so it keeps its
-place until better ones push it out. The loop stops as soon as every beam of
-every source has finished.
+place until better ones push it out. A source whose ``K`` hypotheses have all
+finished leaves the batch (its results are stored at its original row), and
+the loop stops as soon as every source has finished.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import tensorflow as tf
 
@@ -57,6 +58,97 @@ def _candidates(
     return tf.where(done, eos_free, log_probs), tf.where(done, EOS_ID, ids)
 
 
+class _Beams(NamedTuple):
+    """The live sources' hypotheses: ``n`` sources, ``K`` hypotheses each, ``t`` steps."""
+
+    rows: tf.Tensor  # [n] original row of each live source
+    scores: tf.Tensor  # [n, K] summed log-probabilities
+    finished: tf.Tensor  # [n, K]
+    lengths: tf.Tensor  # [n, K] pieces including EOS
+    sequences: tf.Tensor  # [n, K, t]
+    tokens: tf.Tensor  # [n * K] the last pieces
+    limits: tf.Tensor  # [n] output length limits
+    state: Any  # decoder state, [n * K, ...] each
+    memory: tuple[tf.Tensor, ...]  # attention keys, values and mask, [n, ...] each
+
+
+class _Results(NamedTuple):
+    """Every source's final hypotheses, at its original row (``L`` = the longest limit)."""
+
+    scores: tf.Tensor  # [B, K]
+    lengths: tf.Tensor  # [B, K]
+    sequences: tf.Tensor  # [B, K, L]
+
+
+def _grow(
+    beams: _Beams,
+    logits: tf.Tensor,
+    state: Any,
+    t: tf.Tensor,
+    k: tf.Tensor,
+    alpha: tf.Tensor | float,
+) -> _Beams:
+    """Keep the ``K`` best continuations of each live source after one decoder step."""
+    sources = tf.shape(beams.scores)[0]
+    log_probs, pieces = _candidates(logits, beams.finished, t + 1 >= beams.limits, k)
+    totals = beams.scores[:, :, tf.newaxis] + log_probs  # [n, K, K]
+    grown = beams.lengths + tf.cast(tf.logical_not(beams.finished), tf.int32)
+    normalized = totals / gnmt_length_penalty(grown, alpha)[:, :, tf.newaxis]
+    _, flat = tf.math.top_k(tf.reshape(normalized, [sources, -1]), k=k)
+    parents = flat // k
+    tokens = tf.gather(tf.reshape(pieces, [sources, -1]), flat, batch_dims=1)
+    was_finished = tf.gather(beams.finished, parents, batch_dims=1)
+    tokens = tf.where(was_finished, tf.zeros_like(tokens), tokens)
+    sequences = tf.gather(beams.sequences, parents, batch_dims=1)
+    return beams._replace(
+        scores=tf.gather(tf.reshape(totals, [sources, -1]), flat, batch_dims=1),
+        finished=tf.logical_or(was_finished, tf.equal(tokens, EOS_ID)),
+        lengths=tf.gather(grown, parents, batch_dims=1),
+        sequences=tf.concat([sequences, tokens[:, :, tf.newaxis]], axis=2),
+        tokens=_merge_beams(tokens),
+        state=tf.nest.map_structure(lambda s: _select(s, parents, k), state),
+    )
+
+
+def _retire(beams: _Beams, results: _Results, k: tf.Tensor) -> tuple[_Beams, _Results]:
+    """Store the sources whose hypotheses have all finished; keep the others live."""
+    done = tf.reduce_all(beams.finished, axis=1)
+    at = tf.boolean_mask(beams.rows, done)[:, tf.newaxis]
+    width = tf.shape(results.sequences)[2] - tf.shape(beams.sequences)[2]
+    sequences = tf.pad(tf.boolean_mask(beams.sequences, done), [[0, 0], [0, 0], [0, width]])
+    results = _Results(
+        tf.tensor_scatter_nd_update(results.scores, at, tf.boolean_mask(beams.scores, done)),
+        tf.tensor_scatter_nd_update(results.lengths, at, tf.boolean_mask(beams.lengths, done)),
+        tf.tensor_scatter_nd_update(results.sequences, at, sequences),
+    )
+    keep = tf.reshape(tf.where(tf.logical_not(done)), [-1])
+
+    def per_source(tensor: tf.Tensor) -> tf.Tensor:
+        return tf.gather(tensor, keep)
+
+    def per_hypothesis(tensor: tf.Tensor) -> tf.Tensor:
+        return _merge_beams(per_source(_split_beams(tensor, k)))
+
+    live = _Beams(
+        rows=per_source(beams.rows),
+        scores=per_source(beams.scores),
+        finished=per_source(beams.finished),
+        lengths=per_source(beams.lengths),
+        sequences=per_source(beams.sequences),
+        tokens=per_hypothesis(beams.tokens),
+        limits=per_source(beams.limits),
+        state=tf.nest.map_structure(per_hypothesis, beams.state),
+        memory=tf.nest.map_structure(per_source, beams.memory),
+    )
+    return live, results
+
+
+def _relaxed(tensor: tf.Tensor) -> tf.TensorShape:
+    """``tensor``'s shape with an unknown first (source) dimension, and unknown instead of
+    0 where a dimension grows (the steps of ``sequences``)."""
+    return tf.TensorShape([None, *(None if d == 0 else d for d in tensor.shape[1:])])
+
+
 def beam_search(
     model: StepModel,
     source_ids: tf.Tensor,
@@ -72,53 +164,52 @@ def beam_search(
     k = tf.convert_to_tensor(beam_size, tf.int32)
     batch = tf.shape(source_ids)[0]
     memory, state = model.encode(source_ids, training=False)
-    state = tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state)
-    first_beam_only = tf.concat([[0.0], tf.fill([k - 1], NEG_INF)], axis=0)
-    scores = tf.tile(first_beam_only[tf.newaxis, :], [batch, 1])
-    loop_vars = (
-        tf.constant(0),
-        scores,
-        tf.zeros([batch, k], tf.bool),  # finished
-        tf.zeros([batch, k], tf.int32),  # lengths (pieces incl. EOS)
-        tf.zeros([batch, k, 0], tf.int32),  # sequences
-        tf.fill([batch * k], BOS_ID),
-        state,
-    )
     limit = tf.reduce_max(max_lengths)
+    first_beam_only = tf.concat([[0.0], tf.fill([k - 1], NEG_INF)], axis=0)
+    beams = _Beams(
+        rows=tf.range(batch),
+        scores=tf.tile(first_beam_only[tf.newaxis, :], [batch, 1]),
+        finished=tf.zeros([batch, k], tf.bool),
+        lengths=tf.zeros([batch, k], tf.int32),
+        sequences=tf.zeros([batch, k, 0], tf.int32),
+        tokens=tf.fill([batch * k], BOS_ID),
+        limits=max_lengths,
+        state=tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state),
+        memory=tuple(memory[:3]),
+    )
+    results = _Results(
+        tf.zeros([batch, k]), tf.zeros([batch, k], tf.int32), tf.zeros([batch, k, limit], tf.int32)
+    )
 
-    def cond(t: tf.Tensor, scores: tf.Tensor, finished: tf.Tensor, *_: Any) -> tf.Tensor:
-        return tf.logical_and(t < limit, tf.logical_not(tf.reduce_all(finished)))
+    def cond(t: tf.Tensor, beams: _Beams, _: _Results) -> tf.Tensor:
+        return tf.logical_and(t < limit, tf.size(beams.rows) > 0)
 
-    def body(t, scores, finished, lengths, sequences, tokens, state):  # type: ignore[no-untyped-def]
-        logits, state, _ = model.step(tokens, state, memory)
-        log_probs, pieces = _candidates(logits, finished, t + 1 >= max_lengths, k)
-        totals = scores[:, :, tf.newaxis] + log_probs  # [B, K, K]
-        grown = lengths + tf.cast(tf.logical_not(finished), tf.int32)
-        normalized = totals / gnmt_length_penalty(grown, alpha)[:, :, tf.newaxis]
-        _, flat = tf.math.top_k(tf.reshape(normalized, [batch, -1]), k=k)
-        parents = flat // k
-        tokens = tf.gather(tf.reshape(pieces, [batch, -1]), flat, batch_dims=1)
-        scores = tf.gather(tf.reshape(totals, [batch, -1]), flat, batch_dims=1)
-        lengths = tf.gather(grown, parents, batch_dims=1)
-        was_finished = tf.gather(finished, parents, batch_dims=1)
-        tokens = tf.where(was_finished, tf.zeros_like(tokens), tokens)
-        finished = tf.logical_or(was_finished, tf.equal(tokens, EOS_ID))
-        sequences = tf.gather(sequences, parents, batch_dims=1)
-        sequences = tf.concat([sequences, tokens[:, :, tf.newaxis]], axis=2)
-        state = tf.nest.map_structure(lambda s: _select(s, parents, k), state)
-        return t + 1, scores, finished, lengths, sequences, _merge_beams(tokens), state
+    def body(t: tf.Tensor, beams: _Beams, results: _Results) -> Any:
+        keys, values, mask = beams.memory
+        step_memory = memory._replace(keys=keys, values=values, mask=mask)
+        logits, state, _ = model.step(beams.tokens, beams.state, step_memory)
+        beams = _grow(beams, logits, state, t, k, alpha)
+        beams, results = tf.cond(
+            tf.reduce_any(tf.reduce_all(beams.finished, axis=1)),
+            lambda: _retire(beams, results, k),
+            lambda: (beams, results),
+        )
+        return t + 1, beams, results
 
-    invariants = tf.nest.map_structure(lambda v: tf.TensorShape([None] * v.shape.rank), loop_vars)
     invariants = (
-        *invariants[:-1],
-        tf.nest.map_structure(lambda v: tf.TensorShape([None, v.shape[-1]]), state),
+        tf.TensorShape([]),
+        tf.nest.map_structure(_relaxed, beams),
+        tf.nest.map_structure(_relaxed, results),
     )
-    _, scores, _, lengths, sequences, _, _ = tf.while_loop(
-        cond, body, loop_vars, shape_invariants=invariants
+    steps, beams, results = tf.while_loop(
+        cond, body, (tf.constant(0), beams, results), shape_invariants=invariants
     )
+    # Every source ends by its limit; a source still live here would be stored as it is.
+    _, results = _retire(beams._replace(finished=tf.ones_like(beams.finished)), results, k)
+    scores, lengths, sequences = results
     normalized = scores / gnmt_length_penalty(lengths, alpha)
     order = tf.argsort(normalized, axis=1, direction="DESCENDING", stable=True)
-    sequences = tf.gather(sequences, order, batch_dims=1)
+    sequences = tf.gather(sequences[:, :, :steps], order, batch_dims=1)
     ids, piece_lengths = trim_after_eos(sequences, EOS_ID)
     return SearchResult(
         ids=ids,

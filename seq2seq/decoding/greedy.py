@@ -1,4 +1,10 @@
-"""Batched greedy search: a ``tf.while_loop`` over the decoder step, the encoder run once."""
+"""Batched greedy search: a ``tf.while_loop`` over the decoder step, the encoder run once.
+
+Sentences that have ended leave the batch: after a step in which some row chose
+EOS, the live rows' state, memory and limits are gathered, so later steps
+compute only for unfinished sentences. Each step writes its pieces back at
+the sentences' original rows.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,11 @@ from seq2seq.decoding.ranking import top_candidates
 from seq2seq.model import BOS_ID, EOS_ID
 
 
+def _relaxed(tensor: tf.Tensor) -> tf.TensorShape:
+    """``tensor``'s shape with an unknown first (row) dimension."""
+    return tf.TensorShape([None, *tensor.shape[1:]])
+
+
 def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tensor) -> SearchResult:
     """Pick the most probable piece at each step until every sentence has ended.
 
@@ -20,32 +31,43 @@ def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tenso
     memory, state = model.encode(source_ids, training=False)
     batch = tf.shape(source_ids)[0]
     limit = tf.reduce_max(max_lengths)
-    tokens = tf.fill([batch], BOS_ID)
-    finished = tf.zeros([batch], tf.bool)
-    scores = tf.zeros([batch], tf.float32)
     outputs = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
+    live = (tf.range(batch), tf.fill([batch], BOS_ID), max_lengths, state, memory[:3])
 
-    def cond(t: tf.Tensor, finished: tf.Tensor, *_: Any) -> tf.Tensor:
-        return tf.logical_and(t < limit, tf.logical_not(tf.reduce_all(finished)))
+    def cond(t: tf.Tensor, live: Any, *_: Any) -> tf.Tensor:
+        return tf.logical_and(t < limit, tf.size(live[0]) > 0)
 
-    def body(
-        t: tf.Tensor,
-        finished: tf.Tensor,
-        tokens: tf.Tensor,
-        scores: tf.Tensor,
-        state: Any,
-        outputs: tf.TensorArray,
-    ) -> Any:
-        logits, state, _ = model.step(tokens, state, memory)
-        log_probs, ids = top_candidates(logits, t + 1 >= max_lengths, 1)
-        best, best_score = ids[:, 0], log_probs[:, 0]
-        best = tf.where(finished, tf.zeros_like(best), best)
-        scores += tf.where(finished, tf.zeros_like(best_score), best_score)
-        finished = tf.logical_or(finished, tf.equal(best, EOS_ID))
-        return t + 1, finished, best, scores, state, outputs.write(t, best)
+    def body(t: tf.Tensor, live: Any, scores: tf.Tensor, outputs: tf.TensorArray) -> Any:
+        rows, tokens, limits, state, arrays = live
+        keys, values, mask = arrays
+        step_memory = memory._replace(keys=keys, values=values, mask=mask)
+        logits, state, _ = model.step(tokens, state, step_memory)
+        log_probs, ids = top_candidates(logits, t + 1 >= limits, 1)
+        best = ids[:, 0]
+        scores = tf.tensor_scatter_nd_add(scores, rows[:, tf.newaxis], log_probs[:, 0])
+        outputs = outputs.write(t, tf.scatter_nd(rows[:, tf.newaxis], best, [batch]))
+        going = tf.not_equal(best, EOS_ID)
+        keep = tf.reshape(tf.where(going), [-1])
+        live = tf.cond(
+            tf.reduce_all(going),
+            lambda: (rows, best, limits, state, arrays),
+            lambda: tf.nest.map_structure(
+                lambda x: tf.gather(x, keep), (rows, best, limits, state, arrays)
+            ),
+        )
+        return t + 1, live, scores, outputs
 
-    _, _, _, scores, _, outputs = tf.while_loop(
-        cond, body, (tf.constant(0), finished, tokens, scores, state, outputs)
+    invariants = (
+        tf.TensorShape([]),
+        tf.nest.map_structure(_relaxed, live),
+        tf.TensorShape([None]),
+        tf.TensorShape(None),
+    )
+    _, _, scores, outputs = tf.while_loop(
+        cond,
+        body,
+        (tf.constant(0), live, tf.zeros([batch], tf.float32), outputs),
+        shape_invariants=invariants,
     )
     ids = tf.transpose(outputs.stack(), [1, 0])
     ids, lengths = trim_after_eos(ids, EOS_ID)

@@ -95,6 +95,24 @@ def test_hypotheses_of_a_source_share_its_memory() -> None:
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_batched_search_equals_one_source_at_a_time() -> None:
+    """Sources that finish early leave the batch; each result stays at its own row."""
+    model = seeded_model()
+    limits = max_output_lengths(SOURCE, 1.5, 2)
+    for search in (
+        lambda src, lim: greedy_search(model, src, lim),
+        lambda src, lim: beam_search(model, src, lim, beam_size=3, alpha=0.6),
+    ):
+        batched = search(SOURCE, limits)
+        for row in range(SOURCE.shape[0]):
+            alone = search(SOURCE[row : row + 1, :], limits[row : row + 1])
+            width = alone.ids.shape[2]
+            np.testing.assert_array_equal(batched.ids[row, :, :width].numpy(), alone.ids[0])
+            assert not np.any(batched.ids[row, :, width:].numpy())
+            np.testing.assert_array_equal(batched.lengths[row].numpy(), alone.lengths[0])
+            np.testing.assert_allclose(batched.scores[row], alone.scores[0], rtol=1e-5)
+
+
 def test_step_traces_with_unknown_shapes() -> None:
     """A step compiled once for any batch, length and width (as the loop baselines do)."""
     model = seeded_model()
