@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from seq2seq import stages
 from seq2seq.config import load_config
+from seq2seq.decoding.ranking import log_normalizer, ranked_logits
 from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
 
 NEG_INF = -1e9
@@ -76,14 +77,10 @@ class LoopDecoder:
         The graph's arithmetic (``seq2seq.decoding.ranking``): the normaliser is the row
         maximum minus the log of its softmax probability, computed in bfloat16 for
         bfloat16 logits and in float32 otherwise."""
-        if logits.dtype != tf.bfloat16:
-            logits = tf.cast(logits, tf.float32)
+        logits = ranked_logits(logits)
         best = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        best_prob = tf.gather(tf.nn.softmax(logits), best, batch_dims=1)
-        logits = tf.cast(logits, tf.float32)
-        top = tf.gather(logits, best, batch_dims=1)
-        normalizer = top - tf.math.log(tf.cast(best_prob, tf.float32))
-        log_probs = (logits - normalizer[:, tf.newaxis]).numpy()
+        normalizer = log_normalizer(logits, best, tf.gather(logits, best, batch_dims=1))
+        log_probs = (tf.cast(logits, tf.float32) - normalizer).numpy()
         log_probs[:, [PAD_ID, BOS_ID]] = NEG_INF
         eos = log_probs[must_end, EOS_ID]
         log_probs[must_end] = NEG_INF

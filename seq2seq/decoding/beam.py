@@ -22,6 +22,7 @@ from seq2seq.decoding.common import (
     SearchResult,
     StepModel,
     gnmt_length_penalty,
+    loop_shape,
     trim_after_eos,
 )
 from seq2seq.decoding.ranking import top_candidates
@@ -69,7 +70,7 @@ class _Beams(NamedTuple):
     tokens: tf.Tensor  # [n * K] the last pieces
     limits: tf.Tensor  # [n] output length limits
     state: Any  # decoder state, [n * K, ...] each
-    memory: tuple[tf.Tensor, ...]  # attention keys, values and mask, [n, ...] each
+    memory: tuple[tf.Tensor, tf.Tensor, tf.Tensor]  # Memory.per_source(), [n, ...] each
 
 
 class _Results(NamedTuple):
@@ -143,12 +144,6 @@ def _retire(beams: _Beams, results: _Results, k: tf.Tensor) -> tuple[_Beams, _Re
     return live, results
 
 
-def _relaxed(tensor: tf.Tensor) -> tf.TensorShape:
-    """``tensor``'s shape with an unknown first (source) dimension, and unknown instead of
-    0 where a dimension grows (the steps of ``sequences``)."""
-    return tf.TensorShape([None, *(None if d == 0 else d for d in tensor.shape[1:])])
-
-
 def beam_search(
     model: StepModel,
     source_ids: tf.Tensor,
@@ -175,7 +170,7 @@ def beam_search(
         tokens=tf.fill([batch * k], BOS_ID),
         limits=max_lengths,
         state=tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state),
-        memory=tuple(memory[:3]),
+        memory=memory.per_source(),
     )
     results = _Results(
         tf.zeros([batch, k]), tf.zeros([batch, k], tf.int32), tf.zeros([batch, k, limit], tf.int32)
@@ -185,9 +180,9 @@ def beam_search(
         return tf.logical_and(t < limit, tf.size(beams.rows) > 0)
 
     def body(t: tf.Tensor, beams: _Beams, results: _Results) -> Any:
-        keys, values, mask = beams.memory
-        step_memory = memory._replace(keys=keys, values=values, mask=mask)
-        logits, state, _ = model.step(beams.tokens, beams.state, step_memory)
+        logits, state, _ = model.step(
+            beams.tokens, beams.state, memory.with_per_source(beams.memory)
+        )
         beams = _grow(beams, logits, state, t, k, alpha)
         beams, results = tf.cond(
             tf.reduce_any(tf.reduce_all(beams.finished, axis=1)),
@@ -198,8 +193,8 @@ def beam_search(
 
     invariants = (
         tf.TensorShape([]),
-        tf.nest.map_structure(_relaxed, beams),
-        tf.nest.map_structure(_relaxed, results),
+        tf.nest.map_structure(loop_shape, beams),
+        tf.nest.map_structure(loop_shape, results),
     )
     steps, beams, results = tf.while_loop(
         cond, body, (tf.constant(0), beams, results), shape_invariants=invariants

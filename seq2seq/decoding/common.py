@@ -54,6 +54,12 @@ def gnmt_length_penalty(lengths: tf.Tensor, alpha: tf.Tensor | float) -> tf.Tens
     return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, tf.cast(alpha, tf.float32))
 
 
+def loop_shape(tensor: tf.Tensor) -> tf.TensorShape:
+    """A search loop variable's shape invariant: the first (source or row) dimension may
+    shrink as sentences finish, and a dimension that starts empty may grow (steps)."""
+    return tf.TensorShape([None, *(None if d == 0 else d for d in tensor.shape[1:])])
+
+
 def trim_after_eos(ids: tf.Tensor, eos_id: int) -> tuple[tf.Tensor, tf.Tensor]:
     """Zero every position from the first EOS on; return ids and lengths before EOS.
 

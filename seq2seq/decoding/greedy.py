@@ -12,14 +12,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from seq2seq.decoding.common import SearchResult, StepModel, trim_after_eos
+from seq2seq.decoding.common import SearchResult, StepModel, loop_shape, trim_after_eos
 from seq2seq.decoding.ranking import top_candidates
 from seq2seq.model import BOS_ID, EOS_ID
-
-
-def _relaxed(tensor: tf.Tensor) -> tf.TensorShape:
-    """``tensor``'s shape with an unknown first (row) dimension."""
-    return tf.TensorShape([None, *tensor.shape[1:]])
 
 
 def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tensor) -> SearchResult:
@@ -32,34 +27,31 @@ def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tenso
     batch = tf.shape(source_ids)[0]
     limit = tf.reduce_max(max_lengths)
     outputs = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
-    live = (tf.range(batch), tf.fill([batch], BOS_ID), max_lengths, state, memory[:3])
+    live = (tf.range(batch), tf.fill([batch], BOS_ID), max_lengths, state, memory.per_source())
 
     def cond(t: tf.Tensor, live: Any, *_: Any) -> tf.Tensor:
         return tf.logical_and(t < limit, tf.size(live[0]) > 0)
 
     def body(t: tf.Tensor, live: Any, scores: tf.Tensor, outputs: tf.TensorArray) -> Any:
         rows, tokens, limits, state, arrays = live
-        keys, values, mask = arrays
-        step_memory = memory._replace(keys=keys, values=values, mask=mask)
-        logits, state, _ = model.step(tokens, state, step_memory)
+        logits, state, _ = model.step(tokens, state, memory.with_per_source(arrays))
         log_probs, ids = top_candidates(logits, t + 1 >= limits, 1)
         best = ids[:, 0]
         scores = tf.tensor_scatter_nd_add(scores, rows[:, tf.newaxis], log_probs[:, 0])
         outputs = outputs.write(t, tf.scatter_nd(rows[:, tf.newaxis], best, [batch]))
         going = tf.not_equal(best, EOS_ID)
-        keep = tf.reshape(tf.where(going), [-1])
-        live = tf.cond(
-            tf.reduce_all(going),
-            lambda: (rows, best, limits, state, arrays),
-            lambda: tf.nest.map_structure(
-                lambda x: tf.gather(x, keep), (rows, best, limits, state, arrays)
-            ),
-        )
+        live = (rows, best, limits, state, arrays)
+
+        def drop_finished() -> Any:
+            keep = tf.reshape(tf.where(going), [-1])
+            return tf.nest.map_structure(lambda x: tf.gather(x, keep), live)
+
+        live = tf.cond(tf.reduce_all(going), lambda: live, drop_finished)
         return t + 1, live, scores, outputs
 
     invariants = (
         tf.TensorShape([]),
-        tf.nest.map_structure(_relaxed, live),
+        tf.nest.map_structure(loop_shape, live),
         tf.TensorShape([None]),
         tf.TensorShape(None),
     )

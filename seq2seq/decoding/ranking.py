@@ -55,6 +55,21 @@ def chunked_top_k(values: tf.Tensor, k: tf.Tensor | int) -> tuple[tf.Tensor, tf.
     return top, chunk_of * size + positions % size
 
 
+def ranked_logits(logits: tf.Tensor) -> tf.Tensor:
+    """Logits in the type searches rank them in: bfloat16 stays bfloat16 (it has float32's
+    range, so no ``[N, V]`` cast), anything else becomes float32."""
+    return logits if logits.dtype == tf.bfloat16 else tf.cast(logits, tf.float32)
+
+
+def log_normalizer(logits: tf.Tensor, best_ids: tf.Tensor, best: tf.Tensor) -> tf.Tensor:
+    """``logsumexp`` of each row of ``ranked_logits`` ``[N, V]``, float32 ``[N, 1]``, from
+    its most probable piece ``best_ids [N]`` with logit ``best [N]``:
+    ``max(x) - log(softmax(x)[argmax])``."""
+    best_prob = tf.gather(tf.nn.softmax(logits), best_ids, batch_dims=1)
+    log_best = tf.math.log(tf.cast(best_prob, tf.float32))
+    return (tf.cast(best, tf.float32) - log_best)[:, tf.newaxis]
+
+
 def top_candidates(
     logits: tf.Tensor, must_end: tf.Tensor, k: tf.Tensor | int
 ) -> tuple[tf.Tensor, tf.Tensor]:
@@ -69,14 +84,11 @@ def top_candidates(
     softmax rounds that probability by at most 2**-9 relative (0.002 in log-probability),
     finer than the logits' own rounding (0.03 for logits of 8 to 16).
     """
-    if logits.dtype != tf.bfloat16:  # bfloat16 has float32's range: no cast of [N, V]
-        logits = tf.cast(logits, tf.float32)
+    logits = ranked_logits(logits)
     extra = len(_BANNED)
     values, ids = chunked_top_k(logits, k + extra)  # [N, k + 2]
-    best_prob = tf.gather(tf.nn.softmax(logits), ids[:, 0], batch_dims=1)
+    normalizer = log_normalizer(logits, ids[:, 0], values[:, 0])  # [N, 1]
     values = tf.cast(values, tf.float32)
-    log_best = tf.math.log(tf.cast(best_prob, tf.float32))
-    normalizer = values[:, :1] - log_best[:, tf.newaxis]  # [N, 1]
     banned = tf.reduce_any(tf.equal(ids[:, :, tf.newaxis], list(_BANNED)), axis=-1)
     allowed = tf.where(banned, tf.constant(NEG_INF, tf.float32), values)
     values, keep = tf.math.top_k(allowed, k=k)  # stable: equal values keep their order

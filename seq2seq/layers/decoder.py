@@ -29,6 +29,16 @@ class Memory(NamedTuple):
     mask: tf.Tensor  # [B, S] True on real source tokens
     cell_weights: tuple[tuple[tf.Tensor, ...], ...]  # per decoder layer, see CellMath
 
+    def per_source(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """The tensors with one row per source (keys, values, mask), which a search
+        gathers when sources leave the batch; the cell weights are shared by all rows."""
+        return self.keys, self.values, self.mask
+
+    def with_per_source(self, tensors: tuple[tf.Tensor, tf.Tensor, tf.Tensor]) -> Memory:
+        """This memory with ``per_source()`` replaced by ``tensors``."""
+        keys, values, mask = tensors
+        return self._replace(keys=keys, values=values, mask=mask)
+
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class TiedOutput(keras.layers.Layer):
