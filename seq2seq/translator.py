@@ -20,6 +20,10 @@ from seq2seq.decoding.common import SearchResult, max_output_lengths
 from seq2seq.decoding.greedy import greedy_search
 from seq2seq.model import EOS_ID, Seq2Seq
 
+# Source batches are padded to a multiple of this many pieces (padding is masked), which
+# bounds the number of distinct encoder and attention shapes, each of which costs oneDNN
+# a new set of kernels kept for the life of the process.
+SOURCE_WIDTH_MULTIPLE = 8
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"))
 _TEXT = tf.TensorSpec([None], tf.string, name="text")
 _OPTIONS = (
@@ -77,11 +81,14 @@ class Translator(tf.Module):
         return tf.strings.strip(texts)
 
     def source_ids(self, texts: tf.Tensor) -> tf.Tensor:
-        """Padded source ids ``[B, S]`` with EOS, truncated to the maximum input length."""
+        """Source ids ``[B, S]`` with EOS, truncated to the maximum input length and padded
+        with 0 to a width ``S`` that is a multiple of ``SOURCE_WIDTH_MULTIPLE``."""
         pieces = self.source_tokenizer.tokenize(texts)[:, : self.max_input_length - 1]
         eos = tf.fill([pieces.nrows(), 1], EOS_ID)
-        ids = tf.concat([pieces, tf.RaggedTensor.from_tensor(eos)], axis=1)
-        return ids.to_tensor(default_value=0)
+        ids = tf.concat([pieces, tf.RaggedTensor.from_tensor(eos)], axis=1).to_tensor(0)
+        width = tf.shape(ids)[1]
+        padding = (SOURCE_WIDTH_MULTIPLE - width % SOURCE_WIDTH_MULTIPLE) % SOURCE_WIDTH_MULTIPLE
+        return tf.pad(ids, [[0, 0], [0, padding]])
 
     def _search(
         self, ids: tf.Tensor, beam_size: tf.Tensor, alpha: tf.Tensor, a: tf.Tensor, b: tf.Tensor

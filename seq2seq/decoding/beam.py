@@ -6,9 +6,12 @@ the ``K`` best pieces of each beam (only those can survive), ranks the
 ``K * K`` continuations per source by length-normalised score and keeps the
 best ``K``: the same choice as ranking all ``K * V``, ties included. A
 finished hypothesis can only continue with EOS at no cost, so it keeps its
-place until better ones push it out. A source whose ``K`` hypotheses have all
-finished leaves the batch (its results are stored at its original row), and
-the loop stops as soon as every source has finished.
+place until better ones push it out. Sources whose ``K`` hypotheses have all
+finished leave the batch once the unfinished ones, rounded up to
+``ROW_MULTIPLE``, are fewer than the live sources (results are stored at each
+source's original row; finished sources that fill the rounding only repeat
+EOS, so storing them again later changes nothing), and the loop stops as soon
+as every source has finished.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from seq2seq.decoding.common import (
     NEG_INF,
     SearchResult,
     StepModel,
+    compact_size,
     gnmt_length_penalty,
     loop_shape,
+    rows_to_keep,
     trim_after_eos,
 )
 from seq2seq.decoding.ranking import top_candidates
@@ -111,8 +116,11 @@ def _grow(
     )
 
 
-def _retire(beams: _Beams, results: _Results, k: tf.Tensor) -> tuple[_Beams, _Results]:
-    """Store the sources whose hypotheses have all finished; keep the others live."""
+def _retire(
+    beams: _Beams, results: _Results, k: tf.Tensor, size: tf.Tensor
+) -> tuple[_Beams, _Results]:
+    """Store the sources whose hypotheses have all finished; keep ``size`` sources live,
+    the unfinished ones first."""
     done = tf.reduce_all(beams.finished, axis=1)
     at = tf.boolean_mask(beams.rows, done)[:, tf.newaxis]
     width = tf.shape(results.sequences)[2] - tf.shape(beams.sequences)[2]
@@ -122,7 +130,7 @@ def _retire(beams: _Beams, results: _Results, k: tf.Tensor) -> tuple[_Beams, _Re
         tf.tensor_scatter_nd_update(results.lengths, at, tf.boolean_mask(beams.lengths, done)),
         tf.tensor_scatter_nd_update(results.sequences, at, sequences),
     )
-    keep = tf.reshape(tf.where(tf.logical_not(done)), [-1])
+    keep = rows_to_keep(tf.logical_not(done), size)
 
     def per_source(tensor: tf.Tensor) -> tf.Tensor:
         return tf.gather(tensor, keep)
@@ -177,16 +185,17 @@ def beam_search(
     )
 
     def cond(t: tf.Tensor, beams: _Beams, _: _Results) -> tf.Tensor:
-        return tf.logical_and(t < limit, tf.size(beams.rows) > 0)
+        return tf.logical_and(t < limit, tf.logical_not(tf.reduce_all(beams.finished)))
 
     def body(t: tf.Tensor, beams: _Beams, results: _Results) -> Any:
         logits, state, _ = model.step(
             beams.tokens, beams.state, memory.with_per_source(beams.memory)
         )
         beams = _grow(beams, logits, state, t, k, alpha)
+        size = compact_size(tf.logical_not(tf.reduce_all(beams.finished, axis=1)))
         beams, results = tf.cond(
-            tf.reduce_any(tf.reduce_all(beams.finished, axis=1)),
-            lambda: _retire(beams, results, k),
+            size < tf.size(beams.rows),
+            lambda: _retire(beams, results, k, size),
             lambda: (beams, results),
         )
         return t + 1, beams, results
@@ -200,7 +209,7 @@ def beam_search(
         cond, body, (tf.constant(0), beams, results), shape_invariants=invariants
     )
     # Every source ends by its limit; a source still live here would be stored as it is.
-    _, results = _retire(beams._replace(finished=tf.ones_like(beams.finished)), results, k)
+    _, results = _retire(beams._replace(finished=tf.ones_like(beams.finished)), results, k, 0)
     scores, lengths, sequences = results
     normalized = scores / gnmt_length_penalty(lengths, alpha)
     order = tf.argsort(normalized, axis=1, direction="DESCENDING", stable=True)

@@ -10,6 +10,11 @@ from seq2seq.layers.decoder import Memory, State
 
 NEG_INF = -1e9
 
+# Searches compact their batch to the unfinished rows rounded up to a multiple of this
+# (finished rows fill the gap), which bounds the number of distinct batch shapes: each new
+# shape costs oneDNN a new set of kernels, kept for the life of the process.
+ROW_MULTIPLE = 8
+
 
 class StepModel(Protocol):
     """What a search needs from a model: encode once, then step the decoder.
@@ -58,6 +63,21 @@ def loop_shape(tensor: tf.Tensor) -> tf.TensorShape:
     """A search loop variable's shape invariant: the first (source or row) dimension may
     shrink as sentences finish, and a dimension that starts empty may grow (steps)."""
     return tf.TensorShape([None, *(None if d == 0 else d for d in tensor.shape[1:])])
+
+
+def compact_size(unfinished: tf.Tensor) -> tf.Tensor:
+    """Rows to keep when compacting a batch with ``unfinished [n]`` (bool): the unfinished
+    count rounded up to ``ROW_MULTIPLE``, at most ``n``. Compact only when this is below ``n``."""
+    count = tf.reduce_sum(tf.cast(unfinished, tf.int32))
+    rounded = (count + ROW_MULTIPLE - 1) // ROW_MULTIPLE * ROW_MULTIPLE
+    return tf.minimum(tf.size(unfinished), rounded)
+
+
+def rows_to_keep(unfinished: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+    """Indices ``[size]`` of the rows a compacted batch keeps: every unfinished row, in
+    order, then finished rows (in order) up to ``size``."""
+    finished_last = tf.argsort(tf.cast(tf.logical_not(unfinished), tf.int32), stable=True)
+    return finished_last[:size]
 
 
 def trim_after_eos(ids: tf.Tensor, eos_id: int) -> tuple[tf.Tensor, tf.Tensor]:

@@ -1,9 +1,11 @@
 """Batched greedy search: a ``tf.while_loop`` over the decoder step, the encoder run once.
 
-Sentences that have ended leave the batch: after a step in which some row chose
-EOS, the live rows' state, memory and limits are gathered, so later steps
-compute only for unfinished sentences. Each step writes its pieces back at
-the sentences' original rows.
+Sentences that have ended leave the batch: once the unfinished rows, rounded up
+to ``ROW_MULTIPLE``, are fewer than the batch's rows, those rows' state, memory
+and limits are gathered (finished rows fill the rounding and write nothing), so
+later steps compute mostly for unfinished sentences while the batch takes only
+a few distinct sizes. Each step writes its pieces back at the sentences'
+original rows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from typing import Any
 
 import tensorflow as tf
 
-from seq2seq.decoding.common import SearchResult, StepModel, loop_shape, trim_after_eos
+from seq2seq.decoding.common import (
+    SearchResult,
+    StepModel,
+    compact_size,
+    loop_shape,
+    rows_to_keep,
+    trim_after_eos,
+)
 from seq2seq.decoding.ranking import top_candidates
 from seq2seq.model import BOS_ID, EOS_ID
 
@@ -27,26 +36,30 @@ def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tenso
     batch = tf.shape(source_ids)[0]
     limit = tf.reduce_max(max_lengths)
     outputs = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
-    live = (tf.range(batch), tf.fill([batch], BOS_ID), max_lengths, state, memory.per_source())
+    rows, unfinished = tf.range(batch), tf.ones([batch], tf.bool)
+    tokens = tf.fill([batch], BOS_ID)
+    live = (rows, unfinished, tokens, max_lengths, state, memory.per_source())
 
     def cond(t: tf.Tensor, live: Any, *_: Any) -> tf.Tensor:
-        return tf.logical_and(t < limit, tf.size(live[0]) > 0)
+        return tf.logical_and(t < limit, tf.reduce_any(live[1]))
 
     def body(t: tf.Tensor, live: Any, scores: tf.Tensor, outputs: tf.TensorArray) -> Any:
-        rows, tokens, limits, state, arrays = live
+        rows, unfinished, tokens, limits, state, arrays = live
         logits, state, _ = model.step(tokens, state, memory.with_per_source(arrays))
         log_probs, ids = top_candidates(logits, t + 1 >= limits, 1)
-        best = ids[:, 0]
-        scores = tf.tensor_scatter_nd_add(scores, rows[:, tf.newaxis], log_probs[:, 0])
+        best = tf.where(unfinished, ids[:, 0], 0)
+        gains = tf.where(unfinished, log_probs[:, 0], 0.0)
+        scores = tf.tensor_scatter_nd_add(scores, rows[:, tf.newaxis], gains)
         outputs = outputs.write(t, tf.scatter_nd(rows[:, tf.newaxis], best, [batch]))
-        going = tf.not_equal(best, EOS_ID)
-        live = (rows, best, limits, state, arrays)
+        unfinished = tf.logical_and(unfinished, tf.not_equal(best, EOS_ID))
+        live = (rows, unfinished, best, limits, state, arrays)
+        size = compact_size(unfinished)
 
-        def drop_finished() -> Any:
-            keep = tf.reshape(tf.where(going), [-1])
+        def compact() -> Any:
+            keep = rows_to_keep(unfinished, size)
             return tf.nest.map_structure(lambda x: tf.gather(x, keep), live)
 
-        live = tf.cond(tf.reduce_all(going), lambda: live, drop_finished)
+        live = tf.cond(size < tf.size(rows), compact, lambda: live)
         return t + 1, live, scores, outputs
 
     invariants = (

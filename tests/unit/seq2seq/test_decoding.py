@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from seq2seq.decoding.beam import beam_search
-from seq2seq.decoding.common import gnmt_length_penalty, max_output_lengths, trim_after_eos
+from seq2seq.decoding.common import (
+    ROW_MULTIPLE,
+    compact_size,
+    gnmt_length_penalty,
+    max_output_lengths,
+    rows_to_keep,
+    trim_after_eos,
+)
 from seq2seq.decoding.greedy import greedy_search
 from seq2seq.model import Seq2Seq
 
@@ -95,17 +103,45 @@ def test_hypotheses_of_a_source_share_its_memory() -> None:
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_batched_search_equals_one_source_at_a_time() -> None:
+def staggered_batch(rows: int = 2 * ROW_MULTIPLE + 4) -> tuple[tf.Tensor, tf.Tensor]:
+    """Seeded sources of 1 to 6 pieces whose limits end them at different steps, so the
+    batch is compacted (finished rows filling the rounding) several times."""
+    rng = np.random.default_rng(7)
+    source = np.zeros([rows, 7], np.int32)
+    for row in range(rows):
+        length = rng.integers(1, 7)
+        source[row, :length] = rng.integers(4, 16, size=length)
+        source[row, length] = 3  # EOS
+    limits = tf.constant([1 + row % 13 for row in range(rows)], tf.int32)
+    return tf.constant(source), limits
+
+
+def test_compaction_rounds_unfinished_rows_up() -> None:
+    unfinished = tf.constant([True, False, True, False, False, True, False, False, False, True])
+    size = compact_size(unfinished)
+    assert int(size) == min(10, ROW_MULTIPLE)
+    keep = rows_to_keep(unfinished, size).numpy().tolist()
+    assert keep[:4] == [0, 2, 5, 9]  # unfinished rows first, in order
+    assert keep[4:] == [r for r in range(10) if r not in (0, 2, 5, 9)][: len(keep) - 4]
+    assert int(compact_size(tf.zeros([10], tf.bool))) == 0
+    assert int(compact_size(tf.ones([3], tf.bool))) == 3
+
+
+@pytest.mark.parametrize("batch", ["small", "staggered"])
+def test_batched_search_equals_one_source_at_a_time(batch: str) -> None:
     """Sources that finish early leave the batch; each result stays at its own row."""
     model = seeded_model()
-    limits = max_output_lengths(SOURCE, 1.5, 2)
+    if batch == "small":
+        source, limits = SOURCE, max_output_lengths(SOURCE, 1.5, 2)
+    else:
+        source, limits = staggered_batch()
     for search in (
         lambda src, lim: greedy_search(model, src, lim),
         lambda src, lim: beam_search(model, src, lim, beam_size=3, alpha=0.6),
     ):
-        batched = search(SOURCE, limits)
-        for row in range(SOURCE.shape[0]):
-            alone = search(SOURCE[row : row + 1, :], limits[row : row + 1])
+        batched = search(source, limits)
+        for row in range(source.shape[0]):
+            alone = search(source[row : row + 1, :], limits[row : row + 1])
             width = alone.ids.shape[2]
             np.testing.assert_array_equal(batched.ids[row, :, :width].numpy(), alone.ids[0])
             assert not np.any(batched.ids[row, :, width:].numpy())
