@@ -7,8 +7,8 @@ the ``K`` best pieces of each beam (only those can survive), ranks the
 best ``K``: the same choice as ranking all ``K * V``, ties included. A
 finished hypothesis can only continue with EOS at no cost, so it keeps its
 place until better ones push it out. Sources whose ``K`` hypotheses have all
-finished leave the batch once the unfinished ones, rounded up to
-``ROW_MULTIPLE``, are fewer than the live sources (results are stored at each
+finished leave the batch once the unfinished ones, rounded up
+(``common.compact_size``), are fewer than the live sources (results are stored at each
 source's original row; finished sources that fill the rounding only repeat
 EOS, so storing them again later changes nothing), and the loop stops as soon
 as every source has finished.

@@ -10,9 +10,10 @@ from seq2seq.layers.decoder import Memory, State
 
 NEG_INF = -1e9
 
-# Searches compact their batch to the unfinished rows rounded up to a multiple of this
-# (finished rows fill the gap), which bounds the number of distinct batch shapes: each new
-# shape costs oneDNN a new set of kernels, kept for the life of the process.
+# Searches compact their batch to the unfinished rows rounded up to a power of two up to
+# this, and to a multiple of it beyond (finished rows fill the gap). That bounds the number
+# of distinct batch shapes: each new shape costs oneDNN a new set of kernels, kept for the
+# life of the process.
 ROW_MULTIPLE = 8
 
 
@@ -67,9 +68,12 @@ def loop_shape(tensor: tf.Tensor) -> tf.TensorShape:
 
 def compact_size(unfinished: tf.Tensor) -> tf.Tensor:
     """Rows to keep when compacting a batch with ``unfinished [n]`` (bool): the unfinished
-    count rounded up to ``ROW_MULTIPLE``, at most ``n``. Compact only when this is below ``n``."""
+    count rounded up to 0, 1, 2, 4, 8 or a multiple of ``ROW_MULTIPLE``, at most ``n``.
+    Compact only when this is below ``n``."""
     count = tf.reduce_sum(tf.cast(unfinished, tf.int32))
     rounded = (count + ROW_MULTIPLE - 1) // ROW_MULTIPLE * ROW_MULTIPLE
+    for small in (4, 2, 1, 0):  # powers of two below ROW_MULTIPLE, and none
+        rounded = tf.where(count <= small, small, rounded)
     return tf.minimum(tf.size(unfinished), rounded)
 
 

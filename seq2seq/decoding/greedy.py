@@ -1,8 +1,8 @@
 """Batched greedy search: a ``tf.while_loop`` over the decoder step, the encoder run once.
 
 Sentences that have ended leave the batch: once the unfinished rows, rounded up
-to ``ROW_MULTIPLE``, are fewer than the batch's rows, those rows' state, memory
-and limits are gathered (finished rows fill the rounding and write nothing), so
+(``common.compact_size``), are fewer than the batch's rows, those rows' state,
+memory and limits are gathered (finished rows fill the rounding and write nothing), so
 later steps compute mostly for unfinished sentences while the batch takes only
 a few distinct sizes. Each step writes its pieces back at the sentences'
 original rows.

@@ -117,14 +117,16 @@ def staggered_batch(rows: int = 2 * ROW_MULTIPLE + 4) -> tuple[tf.Tensor, tf.Ten
 
 
 def test_compaction_rounds_unfinished_rows_up() -> None:
-    unfinished = tf.constant([True, False, True, False, False, True, False, False, False, True])
+    unfinished = tf.constant([True, False, True, False, False, True, True, False, False, True])
     size = compact_size(unfinished)
-    assert int(size) == min(10, ROW_MULTIPLE)
+    assert int(size) == 8  # 5 unfinished rows, rounded up
     keep = rows_to_keep(unfinished, size).numpy().tolist()
-    assert keep[:4] == [0, 2, 5, 9]  # unfinished rows first, in order
-    assert keep[4:] == [r for r in range(10) if r not in (0, 2, 5, 9)][: len(keep) - 4]
+    assert keep == [0, 2, 5, 6, 9, 1, 3, 4]  # unfinished rows first, then finished, in order
     assert int(compact_size(tf.zeros([10], tf.bool))) == 0
     assert int(compact_size(tf.ones([3], tf.bool))) == 3
+    sizes = [int(compact_size(tf.range(40) < count)) for count in range(41)]
+    assert sizes[:10] == [0, 1, 2, 4, 4, 8, 8, 8, 8, 16]
+    assert sizes[10:] == [min(40, -(-c // ROW_MULTIPLE) * ROW_MULTIPLE) for c in range(10, 41)]
 
 
 @pytest.mark.parametrize("batch", ["small", "staggered"])
