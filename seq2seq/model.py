@@ -10,6 +10,7 @@ import tensorflow as tf
 from seq2seq.config import ModelConfig
 from seq2seq.layers.decoder import Decoder, Memory, State
 from seq2seq.layers.encoder import Encoder
+from seq2seq.shapes import pad_to_multiple
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
@@ -159,10 +160,8 @@ class Seq2Seq(keras.Model):
         real = tf.not_equal(target_out, PAD_ID)
         rows = tf.boolean_mask(attentional, real)  # [N, units]
         count = tf.shape(rows)[0]
-        # Round N up so that the matmul kernels (and the primitives oneDNN caches for each
-        # shape) see few distinct shapes; the extra zero rows are sliced off again.
-        padded = (count + _ROW_MULTIPLE - 1) // _ROW_MULTIPLE * _ROW_MULTIPLE
-        rows = tf.pad(rows, [[0, padded - count], [0, 0]])
+        # N rounded up (seq2seq.shapes); the extra zero rows are sliced off again.
+        rows = pad_to_multiple(rows, _ROW_MULTIPLE, axis=0)
         logits = self.decoder.output_projection(rows)[:count]
         return logits, tf.boolean_mask(target_out, real)
 

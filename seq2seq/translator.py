@@ -19,10 +19,10 @@ from seq2seq.decoding.beam import beam_search
 from seq2seq.decoding.common import SearchResult, max_output_lengths
 from seq2seq.decoding.greedy import greedy_search
 from seq2seq.model import EOS_ID, Seq2Seq
+from seq2seq.shapes import pad_to_multiple
 
-# Source batches are padded to a multiple of this many pieces (padding is masked), which
-# bounds the number of distinct encoder and attention shapes, each of which costs oneDNN
-# a new set of kernels kept for the life of the process.
+# Source batches are padded (masked) to a multiple of this many pieces, so that encoder
+# and attention see few distinct shapes (seq2seq.shapes).
 SOURCE_WIDTH_MULTIPLE = 8
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"))
 _TEXT = tf.TensorSpec([None], tf.string, name="text")
@@ -86,9 +86,7 @@ class Translator(tf.Module):
         pieces = self.source_tokenizer.tokenize(texts)[:, : self.max_input_length - 1]
         eos = tf.fill([pieces.nrows(), 1], EOS_ID)
         ids = tf.concat([pieces, tf.RaggedTensor.from_tensor(eos)], axis=1).to_tensor(0)
-        width = tf.shape(ids)[1]
-        padding = (SOURCE_WIDTH_MULTIPLE - width % SOURCE_WIDTH_MULTIPLE) % SOURCE_WIDTH_MULTIPLE
-        return tf.pad(ids, [[0, 0], [0, padding]])
+        return pad_to_multiple(ids, SOURCE_WIDTH_MULTIPLE, axis=1)
 
     def _search(
         self, ids: tf.Tensor, beam_size: tf.Tensor, alpha: tf.Tensor, a: tf.Tensor, b: tf.Tensor

@@ -7,14 +7,15 @@ from typing import NamedTuple, Protocol
 import tensorflow as tf
 
 from seq2seq.layers.decoder import Memory, State
+from seq2seq.shapes import round_up
 
 NEG_INF = -1e9
 
 # Searches compact their batch to the unfinished rows rounded up to a power of two up to
-# this, and to a multiple of it beyond (finished rows fill the gap). That bounds the number
-# of distinct batch shapes: each new shape costs oneDNN a new set of kernels, kept for the
-# life of the process.
+# this (a power of two), and to a multiple of it beyond; finished rows fill the gap. That
+# keeps the number of distinct batch shapes small (seq2seq.shapes).
 ROW_MULTIPLE = 8
+_SMALL_SIZES = (*(2**i for i in reversed(range(ROW_MULTIPLE.bit_length() - 1))), 0)  # 4, 2, 1, 0
 
 
 class StepModel(Protocol):
@@ -68,11 +69,11 @@ def loop_shape(tensor: tf.Tensor) -> tf.TensorShape:
 
 def compact_size(unfinished: tf.Tensor) -> tf.Tensor:
     """Rows to keep when compacting a batch with ``unfinished [n]`` (bool): the unfinished
-    count rounded up to 0, 1, 2, 4, 8 or a multiple of ``ROW_MULTIPLE``, at most ``n``.
-    Compact only when this is below ``n``."""
+    count rounded up to 0, a power of two below ``ROW_MULTIPLE`` or a multiple of it, at
+    most ``n``. Compact only when this is below ``n``."""
     count = tf.reduce_sum(tf.cast(unfinished, tf.int32))
-    rounded = (count + ROW_MULTIPLE - 1) // ROW_MULTIPLE * ROW_MULTIPLE
-    for small in (4, 2, 1, 0):  # powers of two below ROW_MULTIPLE, and none
+    rounded = round_up(count, ROW_MULTIPLE)
+    for small in _SMALL_SIZES:  # largest first, so the smallest that holds ``count`` wins
         rounded = tf.where(count <= small, small, rounded)
     return tf.minimum(tf.size(unfinished), rounded)
 
