@@ -17,6 +17,7 @@ from pipeline.config import (
     SplitConfig,
 )
 from pipeline.preprocess import run_preprocess
+from pipeline.subwords import train_sentencepiece
 
 SPLITS = ("train", "dev", "test")
 SAMPLE = PreprocessConfig(
@@ -123,3 +124,23 @@ def test_outputs_do_not_depend_on_buckets_or_workers(
     for path in sorted(first.rglob("*")):
         if path.is_file() and path.relative_to(first).parts[0] != "corpus":
             assert (tmp_path / path.relative_to(first)).read_bytes() == path.read_bytes(), path
+
+
+def _same_models(out: Path, config: SentencePieceConfig, tmp_path: Path) -> None:
+    """The run's models equal those trained directly on its written train text."""
+    train_sentencepiece(out / "text/train.en", out / "text/train.es", config, tmp_path)
+    for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
+        assert (tmp_path / name).read_bytes() == (out / "sentencepiece" / name).read_bytes(), name
+
+
+def test_sentencepiece_models_equal_training_on_the_written_train_text(
+    sample_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _same_models(sample_runs[0], SAMPLE.sentencepiece, tmp_path / "joint")
+    # Separate models and a sample smaller than the train split, from 5 buckets.
+    sentencepiece = SentencePieceConfig(vocab_size=120, joint=False, max_sentences=150)
+    config = dataclasses.replace(SAMPLE, sentencepiece=sentencepiece, shuffle_buckets=5)
+    run_preprocess(config, tmp_path / "run")
+    stats = json.loads((tmp_path / "run/stats.json").read_text())
+    assert stats["sentencepiece"]["training_sentences"] == {"source": 150, "target": 150}
+    _same_models(tmp_path / "run", sentencepiece, tmp_path / "separate")
