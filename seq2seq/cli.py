@@ -81,6 +81,9 @@ def _dispatch(args: argparse.Namespace) -> None:
         for path in write_corpus(args.out_dir, args.pairs, args.seed):
             print(path)
         return
+    from serving.startup_logs import import_tensorflow
+
+    import_tensorflow()
     from seq2seq import stages
     from seq2seq.config import load_config
 

@@ -42,6 +42,7 @@ from serving.rest_api import (
     servable_not_found,
     status_response,
 )
+from serving.startup_logs import import_tensorflow
 
 log = logging.getLogger("serving.server")
 REQUEST_TIMEOUT_S = 300.0
@@ -218,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the server until interrupted (Ctrl-C or SIGTERM)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
+    import_tensorflow()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         server, registry, batcher = build(args)

@@ -18,6 +18,7 @@ from typing import Any
 from serving.batching import translate_stream
 from serving.length_check import LengthChecker
 from serving.loading import load_saved_model
+from serving.startup_logs import import_tensorflow
 
 
 def resolve_version(model_dir: Path, version: int | None) -> Path:
@@ -75,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Translate stdin or ``--input`` line by line; exit status 2 on user errors."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
+    import_tensorflow()
     options = None
     if args.beam_size is not None:
         options = {

@@ -23,11 +23,18 @@ def run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.Comp
     )
 
 
+def startup_logs(stderr: str) -> list[str]:
+    """TensorFlow's native start-up lines (oneDNN and CUDA notices) in ``stderr``."""
+    marks = ("absl::InitializeLog", "port.cc:", "cudart_stub.cc:", "cuInit")
+    return [line for line in stderr.splitlines() if any(m in line for m in marks)]
+
+
 @pytest.mark.slow
 def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
     config = REPO / "configs" / "tiny.yaml"
     result = run([*NMT, "run", str(config)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not startup_logs(result.stderr), result.stderr[:3000]
     run_dir = tmp_path / "runs" / "tiny"
     stats = json.loads((run_dir / "data" / "stats.json").read_text())
     assert stats["corpora"]["sample"]["input"] == 400
@@ -47,6 +54,7 @@ def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
         stdin="\n".join(SENTENCES) + "\n",
     )
     assert served.returncode == 0, served.stderr[-3000:]
+    assert not startup_logs(served.stderr), served.stderr[:3000]
     lines = served.stdout.split("\n")
     assert len(lines) == len(SENTENCES) + 1 and lines[-1] == ""
     assert lines[1] == ""

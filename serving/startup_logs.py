@@ -1,0 +1,52 @@
+"""How the command-line tools keep TensorFlow's native start-up logs off the terminal.
+
+TensorFlow's C++ libraries log while they load and while they look for devices
+(oneDNN and CUDA notices, on every CPU-only machine), before
+``TF_CPP_MIN_LOG_LEVEL`` takes effect. The tools import TensorFlow through
+``import_tensorflow``: when that level asks for warnings or less (2 or more, the
+tools' default), file descriptor 2 points at ``/dev/null`` meanwhile. Python
+errors raised inside are printed after it is restored; ``TF_CPP_MIN_LOG_LEVEL=0``
+shows everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+QUIET_LEVEL = 2
+
+
+def _quiet_wanted() -> bool:
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
+    return level.isdigit() and int(level) >= QUIET_LEVEL
+
+
+@contextlib.contextmanager
+def quiet_native_logs() -> Iterator[None]:
+    """Inside the block, what native code writes to standard error is discarded (when
+    ``TF_CPP_MIN_LOG_LEVEL`` is 2 or more; otherwise nothing changes)."""
+    if not _quiet_wanted():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and tensorflow-text and find the devices, in ``quiet_native_logs``."""
+    with quiet_native_logs():
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401
+
+        tf.config.list_physical_devices()
