@@ -76,7 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Translate stdin or ``--input`` line by line; exit status 2 on user errors."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
-    import_tensorflow()
     options = None
     if args.beam_size is not None:
         options = {
@@ -87,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     try:
         path = resolve_version(args.model, args.version)
+        import_tensorflow()
         translate = load_translate_fn(path, options)
         source = args.input.open(encoding="utf-8") if args.input else sys.stdin
     except (FileNotFoundError, OSError) as err:
