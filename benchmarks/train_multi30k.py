@@ -26,7 +26,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import sentencepiece as spm
-import tensorflow as tf
+from compute import matmul_gflops, weights_per_piece
 
 from seq2seq import stages
 from seq2seq.artifacts import RunLayout
@@ -36,19 +36,6 @@ from seq2seq.vocabulary import vocab_size
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "multi30k"
-
-
-def matmul_gflops(m: int, k: int, n: int, dtype: str = "float32", seconds: float = 3.0) -> float:
-    """Sustained GFLOP/s of ``[m, k] x [k, n]`` matmuls in ``dtype``."""
-    a = tf.cast(tf.random.normal([m, k]), dtype)
-    b = tf.cast(tf.random.normal([k, n]), dtype)
-    multiply = tf.function(lambda: tf.matmul(a, b))
-    multiply()
-    runs, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        multiply().numpy()
-        runs += 1
-    return 2.0 * m * k * n * runs / (time.perf_counter() - start) / 1e9
 
 
 def piece_ratio(layout: RunLayout, config: ExperimentConfig) -> float:
@@ -69,25 +56,8 @@ def flops_per_target_token(
 ) -> float:
     """Training FLOPs per target token: 6 per weight used per token (forward 2, backward 4),
     encoder weights once per source token, decoder and output weights once per target token."""
-    m = config.model
-    gates = 4 if m.cell == "lstm" else 3
-    directions = 2 if m.bidirectional else 1
-    encoder = 0
-    inputs = m.embedding_size
-    for _ in range(m.encoder_layers):
-        encoder += directions * gates * m.units * (inputs + m.units)
-        inputs = directions * m.units
-    memory = inputs
-    decoder_in = m.embedding_size + (m.units if m.input_feeding else 0)
-    decoder = gates * m.units * (decoder_in + m.units)
-    decoder += (m.decoder_layers - 1) * gates * m.units * 2 * m.units
-    decoder += m.units * (memory + m.units)  # combine [context; h]
-    keys = m.units * memory  # key projection, per source token
-    tied = m.units * m.embedding_size if m.tie_target_embeddings else 0
-    vocab_out = (m.embedding_size if m.tie_target_embeddings else m.units) * target_vocab + tied
-    per_target = decoder + vocab_out
-    per_source = encoder + keys
-    return 6.0 * (per_target + per_source * source_per_target)
+    weights = weights_per_piece(config.model, target_vocab)
+    return 6.0 * (weights.target + weights.source * source_per_target)
 
 
 def train_log_rate(layout: RunLayout) -> float:

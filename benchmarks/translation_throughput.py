@@ -15,6 +15,11 @@ alike and the ratios stay meaningful. The slow eager baseline translates every
 ``--eager-every``-th batch only, and its ratio uses the in-graph time on those
 same batches. Model loading and one warm-up batch are excluded. Peak RSS of the
 in-graph search comes from a separate process that loads only the export.
+
+The compute ceiling: greedy search's forward FLOPs per sentence (2 per weight used,
+``compute.weights_per_piece``: encoder per source piece, decoder and output layer per
+target piece and end-of-sentence step) times sentences/s, against this machine's
+matmul GFLOP/s measured in the same run, and what 20 times the loop would need.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sentencepiece as spm
 import yaml
 
+from seq2seq.config import load_config
 from serving.batching import translate_chunk
 from serving.translate import load_translate_fn, resolve_version
 
@@ -159,6 +166,49 @@ def run_worker(args: argparse.Namespace, kind: str, beam: int) -> dict[str, Any]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def machine_rates(export: Path) -> dict[str, float]:
+    """Matmul GFLOP/s: large square, and the output layer's shape at batch 64, bfloat16."""
+    from compute import matmul_gflops
+
+    config = load_config(export / "assets.extra" / "config.yaml")
+    vocab = spm.SentencePieceProcessor(model_file=str(export / "assets.extra" / "target.model"))
+    model = config.model
+    width = model.embedding_size if model.tie_target_embeddings else model.units
+    return {
+        "2048_float32": matmul_gflops(2048, 2048, 2048, "float32"),
+        "2048_bfloat16": matmul_gflops(2048, 2048, 2048, "bfloat16"),
+        f"64x{width}x{vocab.get_piece_size()}_bfloat16": matmul_gflops(
+            64, width, vocab.get_piece_size(), "bfloat16"
+        ),
+    }
+
+
+def greedy_ceiling(export: Path, lines: list[str], greedy: dict[str, Any]) -> dict[str, Any]:
+    """Forward FLOPs per sentence of greedy search, the GFLOP/s each batch size reached,
+    and the GFLOP/s that 20 times the ``tf.function`` loop would take."""
+    from compute import weights_per_piece
+
+    config = load_config(export / "assets.extra" / "config.yaml")
+    source = spm.SentencePieceProcessor(model_file=str(export / "assets.extra" / "source.model"))
+    target = spm.SentencePieceProcessor(model_file=str(export / "assets.extra" / "target.model"))
+    weights = weights_per_piece(config.model, target.get_piece_size())
+    source_pieces = sum(len(ids) + 1 for ids in source.encode(lines))  # + EOS
+    ceiling: dict[str, Any] = {}
+    for batch, run in greedy.items():
+        if not batch.isdigit():
+            continue
+        graph, loop = run["graph"], run["loop"]
+        steps = graph["target_pieces_per_s"] * graph["seconds"] + graph["sentences"]  # + EOS
+        flops = 2.0 * (weights.source * source_pieces + weights.target * steps)
+        per_sentence = flops / graph["sentences"]
+        ceiling[batch] = {
+            "mflop_per_sentence": per_sentence / 1e6,
+            "graph_gflops": per_sentence * graph["sentences_per_s"] / 1e9,
+            "gflops_for_20x_loop": 20 * per_sentence * loop["sentences_per_s"] / 1e9,
+        }
+    return ceiling
+
+
 def _same(a: dict[str, Any], b: dict[str, Any]) -> str:
     """How many outputs two decoders agree on, of how many."""
     same = sum(x == y for x, y in zip(a["outputs"], b["outputs"], strict=True))
@@ -199,6 +249,11 @@ def main() -> int:
         loads = f"{pair['load_before']:.2f} before, {pair['load_after']:.2f} after"
         print(f"done: beam {beam} (1-minute load {loads})", file=sys.stderr, flush=True)
     print("\n".join(report(results, args.batch_sizes)))
+    if "1" in results:
+        export, _, lines = _setup(args)
+        results["machine_gflops"] = machine_rates(export)
+        results["greedy_ceiling"] = greedy_ceiling(export, lines, results["1"]["pair"])
+        print(json.dumps({k: results[k] for k in ("machine_gflops", "greedy_ceiling")}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return 0
