@@ -23,7 +23,7 @@ from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import make_dataset, split_files
 from seq2seq.distribution import make_strategy
 from seq2seq.losses import token_losses
-from seq2seq.model import Seq2Seq
+from seq2seq.model import PAD_ID, Seq2Seq
 from seq2seq.schedules import LearningRate
 from seq2seq.validation import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.vocabulary import vocab_size
@@ -141,7 +141,8 @@ class Trainer:
         """Summed loss over the real target tokens of a batch, and their count."""
         logits, labels = self.model.real_token_logits(inputs, target_out, training=training)
         losses = token_losses(logits, labels, self.config.label_smoothing)
-        return tf.reduce_sum(losses), tf.cast(tf.size(labels), tf.float32)
+        real = tf.cast(tf.not_equal(labels, PAD_ID), tf.float32)  # filler rows: 0
+        return tf.reduce_sum(losses * real), tf.reduce_sum(real)
 
     def _replica_step(
         self, inputs: tuple[tf.Tensor, tf.Tensor], target_out: tf.Tensor

@@ -89,3 +89,25 @@ def test_mirrored_strategy_matches_config(tiny_run: dict[str, Path], layout: Run
     trainer = Trainer(model_config, train_config, layout)  # type: ignore[arg-type]
     assert type(trainer.strategy).__name__ == "MirroredStrategy"
     assert trainer.train().steps == 3
+
+
+def test_loss_counts_real_target_tokens_only(tiny_run: dict[str, Path], layout: RunLayout) -> None:
+    """The output layer's filler rows (real tokens rounded up to 64) add nothing to the loss."""
+    import tensorflow as tf
+
+    from seq2seq.losses import token_losses
+
+    model_config, train_config = settings(tiny_run, max_steps=1, dev_bleu=False)
+    trainer = Trainer(model_config, train_config, layout)  # type: ignore[arg-type]
+    source = tf.constant([[4, 5, 3], [6, 3, 0]])
+    target_in = tf.constant([[2, 4, 5, 6], [2, 7, 0, 0]])
+    target_out = tf.constant([[4, 5, 6, 3], [7, 3, 0, 0]])
+    total, count = trainer._loss((source, target_in), target_out)
+    full = trainer.model((source, target_in))
+    real = tf.not_equal(target_out, 0)
+    smoothing = train_config.label_smoothing  # type: ignore[attr-defined]
+    expected = token_losses(
+        tf.boolean_mask(full, real), tf.boolean_mask(target_out, real), smoothing
+    )
+    assert float(count) == 6.0
+    np.testing.assert_allclose(float(total), float(tf.reduce_sum(expected)), rtol=1e-5)
