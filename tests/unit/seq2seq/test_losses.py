@@ -37,9 +37,39 @@ def test_gradient_is_softmax_minus_smoothed_target() -> None:
     np.testing.assert_allclose(tape.gradient(loss, logits), expected, atol=1e-6)
 
 
+def reference_losses(logits: tf.Tensor, labels: tf.Tensor, smoothing: float) -> tf.Tensor:
+    """TensorFlow's fused softmax cross-entropy on the smoothed one-hot target."""
+    vocab = logits.shape[-1]
+    off = smoothing / vocab
+    target = tf.one_hot(labels, vocab, on_value=1.0 - smoothing + off, off_value=off)
+    return tf.nn.softmax_cross_entropy_with_logits(target, tf.cast(logits, tf.float32))
+
+
+def test_weighted_loss_and_gradient_match_the_fused_kernel_at_any_scale() -> None:
+    """Large logits do not overflow; per-token weights (masked rows) reach the gradient."""
+    logits = tf.random.stateless_normal([5, 300], seed=[3, 4]) * 40.0 + 1000.0
+    labels = tf.constant([0, 299, 7, 7, 150], tf.int64)
+    weights = tf.constant([1.0, 0.0, 2.0, 1.0, 0.5])
+    results = []
+    for losses in (token_losses, reference_losses):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            per_token = losses(logits, labels, 0.1)
+            total = tf.reduce_sum(per_token * weights)
+        results.append((per_token.numpy(), tape.gradient(total, logits).numpy()))
+    (ours, our_grad), (fused, fused_grad) = results
+    np.testing.assert_allclose(ours, fused, rtol=1e-5)
+    np.testing.assert_allclose(our_grad, fused_grad, atol=1e-6)
+    assert not our_grad[1].any()
+
+
 def test_bfloat16_logits_give_a_float32_loss() -> None:
     logits = tf.cast(tf.random.stateless_normal([2, 6], seed=[9, 1]), tf.bfloat16)
-    assert token_losses(logits, tf.constant([1, 2]), 0.1).dtype == tf.float32
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = token_losses(logits, tf.constant([1, 2]), 0.1)
+    assert loss.dtype == tf.float32
+    assert tape.gradient(loss, logits).dtype == tf.bfloat16
 
 
 def test_real_token_logits_are_the_unpadded_rows_of_the_full_logits_then_filler() -> None:
