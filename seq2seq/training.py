@@ -215,7 +215,7 @@ class Trainer:
             loss, batch_tokens = self._train_step(inputs, target_out)
             tokens += float(batch_tokens)
             self._rate = tokens / max(time.perf_counter() - start, 1e-9)
-            bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{self._rate:.0f}")
+            bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{self._rate:.0f}", refresh=False)
             if self._after_step(float(loss)):
                 bar.close()
                 return
