@@ -26,6 +26,11 @@ class PieceWeights(NamedTuple):
     target: int
 
 
+def output_width(model: ModelConfig) -> int:
+    """Rows of the output layer's matrix: the embedding size when tied, else the units."""
+    return model.embedding_size if model.tie_target_embeddings else model.units
+
+
 def weights_per_piece(model: ModelConfig, target_vocab: int) -> PieceWeights:
     """The weights of ``model`` that each source piece and each decoder step multiply."""
     gates = 4 if model.cell == "lstm" else 3
@@ -44,8 +49,8 @@ def weights_per_piece(model: ModelConfig, target_vocab: int) -> PieceWeights:
     decoder += model.units * (memory + model.units)  # combine [context; h]
     decoder += model.units * model.units if bahdanau else 0  # query projection
     tied = model.units * model.embedding_size if model.tie_target_embeddings else 0
-    width = model.embedding_size if model.tie_target_embeddings else model.units
-    return PieceWeights(source=encoder + keys, target=decoder + width * target_vocab + tied)
+    output = output_width(model) * target_vocab + tied
+    return PieceWeights(source=encoder + keys, target=decoder + output)
 
 
 def matmul_gflops(m: int, k: int, n: int, dtype: str = "float32", seconds: float = 3.0) -> float:

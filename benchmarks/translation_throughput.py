@@ -166,33 +166,22 @@ def run_worker(args: argparse.Namespace, kind: str, beam: int) -> dict[str, Any]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def machine_rates(export: Path) -> dict[str, float]:
-    """Matmul GFLOP/s: large square, and the output layer's shape at batch 64, bfloat16."""
+def machine_rates(width: int, vocab: int) -> dict[str, float]:
+    """Matmul GFLOP/s: large square, and the output layer's ``[64, width] x [width, vocab]``
+    at batch 64, bfloat16."""
     from compute import matmul_gflops
 
-    config = load_config(export / "assets.extra" / "config.yaml")
-    vocab = spm.SentencePieceProcessor(model_file=str(export / "assets.extra" / "target.model"))
-    model = config.model
-    width = model.embedding_size if model.tie_target_embeddings else model.units
     return {
         "2048_float32": matmul_gflops(2048, 2048, 2048, "float32"),
         "2048_bfloat16": matmul_gflops(2048, 2048, 2048, "bfloat16"),
-        f"64x{width}x{vocab.get_piece_size()}_bfloat16": matmul_gflops(
-            64, width, vocab.get_piece_size(), "bfloat16"
-        ),
+        f"64x{width}x{vocab}_bfloat16": matmul_gflops(64, width, vocab, "bfloat16"),
     }
 
 
-def greedy_ceiling(export: Path, lines: list[str], greedy: dict[str, Any]) -> dict[str, Any]:
-    """Forward FLOPs per sentence of greedy search, the GFLOP/s each batch size reached,
-    and the GFLOP/s that 20 times the ``tf.function`` loop would take."""
-    from compute import weights_per_piece
-
-    config = load_config(export / "assets.extra" / "config.yaml")
-    source = spm.SentencePieceProcessor(model_file=str(export / "assets.extra" / "source.model"))
-    target = spm.SentencePieceProcessor(model_file=str(export / "assets.extra" / "target.model"))
-    weights = weights_per_piece(config.model, target.get_piece_size())
-    source_pieces = sum(len(ids) + 1 for ids in source.encode(lines))  # + EOS
+def greedy_ceiling(weights: Any, source_pieces: int, greedy: dict[str, Any]) -> dict[str, Any]:
+    """Forward FLOPs per sentence of greedy search (``weights``: ``compute.PieceWeights``;
+    ``source_pieces`` with EOS), the GFLOP/s each batch size reached, and the GFLOP/s that
+    20 times the ``tf.function`` loop would take."""
     ceiling: dict[str, Any] = {}
     for batch, run in greedy.items():
         if not batch.isdigit():
@@ -207,6 +196,22 @@ def greedy_ceiling(export: Path, lines: list[str], greedy: dict[str, Any]) -> di
             "gflops_for_20x_loop": 20 * per_sentence * loop["sentences_per_s"] / 1e9,
         }
     return ceiling
+
+
+def compute_section(args: argparse.Namespace, greedy: dict[str, Any]) -> dict[str, Any]:
+    """The machine's matmul rates and the greedy ceiling, from the export's config and models."""
+    from compute import output_width, weights_per_piece
+
+    export, _, lines = _setup(args)
+    extra = export / "assets.extra"
+    model = load_config(extra / "config.yaml").model
+    source = spm.SentencePieceProcessor(model_file=str(extra / "source.model"))
+    vocab = spm.SentencePieceProcessor(model_file=str(extra / "target.model")).get_piece_size()
+    source_pieces = sum(len(ids) + 1 for ids in source.encode(lines))  # + EOS
+    return {
+        "machine_gflops": machine_rates(output_width(model), vocab),
+        "greedy_ceiling": greedy_ceiling(weights_per_piece(model, vocab), source_pieces, greedy),
+    }
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -250,10 +255,9 @@ def main() -> int:
         print(f"done: beam {beam} (1-minute load {loads})", file=sys.stderr, flush=True)
     print("\n".join(report(results, args.batch_sizes)))
     if "1" in results:
-        export, _, lines = _setup(args)
-        results["machine_gflops"] = machine_rates(export)
-        results["greedy_ceiling"] = greedy_ceiling(export, lines, results["1"]["pair"])
-        print(json.dumps({k: results[k] for k in ("machine_gflops", "greedy_ceiling")}, indent=1))
+        compute = compute_section(args, results["1"]["pair"])
+        results.update(compute)
+        print(json.dumps(compute, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return 0
