@@ -16,8 +16,15 @@ import keras
 import tensorflow as tf
 
 
-def _attend(scores: tf.Tensor, values: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Masked softmax over ``scores [B, T, S]`` and the weighted sum of ``values [B, S, D]``."""
+def _attend(
+    scores: tf.Tensor, values: tf.Tensor, mask: tf.Tensor, score_tap: tf.Tensor | None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Masked softmax over ``scores [B, T, S]`` and the weighted sum of ``values [B, S, D]``.
+
+    ``score_tap`` (zeros, or ``None``) is added to the scores; see ``attention_taps``.
+    """
+    if score_tap is not None:
+        scores = scores + score_tap
     scores = tf.where(mask[:, tf.newaxis, :], scores, tf.cast(scores.dtype.min, scores.dtype))
     weights = tf.nn.softmax(scores, axis=-1)
     context = tf.einsum("bts,bsd->btd", weights, values)
@@ -27,6 +34,8 @@ def _attend(scores: tf.Tensor, values: tf.Tensor, mask: tf.Tensor) -> tuple[tf.T
 @keras.saving.register_keras_serializable(package="seq2seq")
 class LuongAttention(keras.layers.Layer):
     """Multiplicative attention: ``score = q . m`` (dot) or ``q . W m`` (general)."""
+
+    scores_linear_in_keys = True  # scores are ``q . k``: see ``attention_taps``
 
     def __init__(self, units: int, score: str = "general", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -47,11 +56,16 @@ class LuongAttention(keras.layers.Layer):
         return self.key_projection(memory)
 
     def call(
-        self, query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor
+        self,
+        query: tf.Tensor,
+        keys: tf.Tensor,
+        values: tf.Tensor,
+        mask: tf.Tensor,
+        score_tap: tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, units]``."""
         scores = tf.einsum("btd,bsd->bts", query, keys)
-        return _attend(scores, values, mask)
+        return _attend(scores, values, mask, score_tap)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units, "score": self.score}
@@ -60,6 +74,8 @@ class LuongAttention(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="seq2seq")
 class BahdanauAttention(keras.layers.Layer):
     """Additive attention: ``score = v . tanh(W_q q + W_k m)``."""
+
+    scores_linear_in_keys = False
 
     def __init__(self, units: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -73,12 +89,17 @@ class BahdanauAttention(keras.layers.Layer):
         return self.key_projection(memory)
 
     def call(
-        self, query: tf.Tensor, keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor
+        self,
+        query: tf.Tensor,
+        keys: tf.Tensor,
+        values: tf.Tensor,
+        mask: tf.Tensor,
+        score_tap: tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, D_q]``."""
         projected = self.query_projection(query)[:, :, tf.newaxis, :]
         scores = tf.squeeze(self.energy(tf.tanh(keys[:, tf.newaxis] + projected)), axis=-1)
-        return _attend(scores, values, mask)
+        return _attend(scores, values, mask, score_tap)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units}

@@ -15,6 +15,8 @@ import keras
 import tensorflow as tf
 
 from seq2seq.layers.attention import make_attention
+from seq2seq.layers.attention_taps import AttentionTaps, StepTaps
+from seq2seq.layers.output_layer import TiedOutput
 from seq2seq.layers.recurrence import CellMath, cell_math, restore_math, run_sequence, time_steps
 from seq2seq.layers.recurrent import make_cell, state_size
 
@@ -38,34 +40,6 @@ class Memory(NamedTuple):
         """This memory with ``per_source()`` replaced by ``tensors``."""
         keys, values, mask = tensors
         return self._replace(keys=keys, values=values, mask=mask)
-
-
-@keras.saving.register_keras_serializable(package="seq2seq")
-class TiedOutput(keras.layers.Layer):
-    """Output logits that reuse the target embedding matrix: ``x W E^T + b``.
-
-    ``W`` projects the attentional vector to the embedding size first.
-    """
-
-    def __init__(self, embedding: keras.layers.Embedding, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.embedding = embedding
-        self.to_embedding = keras.layers.Dense(
-            embedding.output_dim, use_bias=False, name="to_embedding"
-        )
-
-    def build(self, input_shape: Any) -> None:
-        self.bias = self.add_weight(
-            name="bias", shape=(self.embedding.input_dim,), initializer="zeros"
-        )
-
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        projected = self.to_embedding(inputs)
-        matrix = tf.cast(self.embedding.embeddings, projected.dtype)
-        flat = tf.reshape(projected, [-1, tf.shape(projected)[-1]])
-        logits = tf.matmul(flat, matrix, transpose_b=True) + tf.cast(self.bias, projected.dtype)
-        shape = tf.concat([tf.shape(projected)[:-1], tf.shape(matrix)[:1]], axis=0)
-        return tf.reshape(logits, shape)
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -154,10 +128,11 @@ class Decoder(keras.layers.Layer):
         state: State,
         memory: Memory,
         training: bool = False,
+        taps: StepTaps | None = None,
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
         """One time step from the projected embedding ``[B*K, G*units]`` (layer 0's hoisted
         input part) of ``K`` hypotheses per memory row: attentional ``[B*K, units]``, state,
-        attention weights ``[B*K, S]``."""
+        attention weights ``[B*K, S]``. ``taps``: the teacher-forced loop's, for gradients."""
         maths = self._prepared_maths(memory)
         per_layer = state_size(self.cell)
         new_state: list[tf.Tensor] = []
@@ -172,18 +147,25 @@ class Decoder(keras.layers.Layer):
             new_state.extend(layer_new)
             last = i == len(maths) - 1
             inputs = output if last else self.dropout_layer(output, training=training)
-        context, weights = self._attend_per_source(inputs, memory)
+        context, weights = self._attend_per_source(inputs, memory, taps)
         attentional = self.combine(tf.concat([context, inputs], axis=-1))
         return attentional, (*new_state, attentional), weights
 
-    def _attend_per_source(self, queries: tf.Tensor, memory: Memory) -> tuple[tf.Tensor, tf.Tensor]:
+    def _attend_per_source(
+        self, queries: tf.Tensor, memory: Memory, taps: StepTaps | None = None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """Context ``[B*K, D_mem]`` and weights ``[B*K, S]`` for the queries ``[B*K, units]`` of
         ``K`` hypotheses per memory row (``K = 1`` in training and greedy search): the ``K``
         queries of one source attend together, so memory is never repeated per hypothesis."""
         sources = tf.shape(memory.keys)[0]
         width = queries.shape[-1] if queries.shape[-1] is not None else tf.shape(queries)[-1]
         grouped = tf.reshape(queries, [sources, -1, width])  # [B, K, units]
-        context, weights = self.attention(grouped, memory.keys, memory.values, memory.mask)
+        score_tap = None if taps is None else taps.scores
+        context, weights = self.attention(
+            grouped, memory.keys, memory.values, memory.mask, score_tap=score_tap
+        )
+        if taps is not None:
+            context = context + taps.context
         rows = tf.shape(queries)[:1]
         return (
             tf.reshape(context, tf.concat([rows, tf.shape(context)[2:]], axis=0)),
@@ -242,23 +224,39 @@ class Decoder(keras.layers.Layer):
             return self.dropout_layer(attentional, training=training)
         projected = self._projected_steps(target_in, memory, training)
         steps = projected.size()
+        linear = self.attention.scores_linear_in_keys
+        taps = AttentionTaps(memory.keys, memory.values, steps, tap_keys=linear)
+        memory = memory._replace(keys=taps.keys, values=taps.values)
         # The first step runs outside the loop so that every variable exists before it.
-        first, state, _ = self._advance(projected.read(0), state, memory, training)
-        outputs = tf.TensorArray(first.dtype, size=steps, element_shape=first.shape)
-        outputs = outputs.write(0, first)
+        first, state, weights = self._advance(
+            projected.read(0), state, memory, training, taps.at(0)
+        )
+        arrays = [
+            tf.TensorArray(x.dtype, size=steps, element_shape=x.shape).write(0, x)
+            for x in (first, weights, self._query(state))
+        ]
 
-        def body(t: tf.Tensor, outputs: tf.TensorArray, state: State) -> Any:
-            attentional, state, _ = self._advance(projected.read(t), state, memory, training)
-            return t + 1, outputs.write(t, attentional), state
+        def body(t: tf.Tensor, arrays: list[tf.TensorArray], state: State) -> Any:
+            attentional, state, weights = self._advance(
+                projected.read(t), state, memory, training, taps.at(t)
+            )
+            written = (attentional, weights, self._query(state))
+            return t + 1, [a.write(t, x) for a, x in zip(arrays, written, strict=True)], state
 
-        _, outputs, _ = tf.while_loop(
+        _, arrays, _ = tf.while_loop(
             lambda t, *_: t < steps,
             body,
-            (tf.constant(1), outputs, state),
+            (tf.constant(1), arrays, state),
             maximum_iterations=steps - 1,
         )
-        attentional = tf.transpose(outputs.stack(), [1, 0, 2])
+        outputs, weights, queries = (a.stack() for a in arrays)  # [T, B, ...]
+        taps.bind(weights, queries)
+        attentional = tf.transpose(outputs, [1, 0, 2])
         return self.dropout_layer(attentional, training=training)
+
+    def _query(self, state: State) -> tf.Tensor:
+        """The attention query in ``state``: the top layer's output ``h`` ``[B, units]``."""
+        return state[(self.num_layers - 1) * state_size(self.cell)]
 
     def attention_weights(self, target_in: tf.Tensor, memory: Memory, state: State) -> tf.Tensor:
         """Teacher-forced attention weights ``[B, T, S]`` for decoder inputs ``[B, T]``.
