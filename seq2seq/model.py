@@ -8,8 +8,9 @@ import keras
 import tensorflow as tf
 
 from seq2seq.config import ModelConfig
-from seq2seq.layers.decoder import Decoder, Memory, State
+from seq2seq.layers.decoder import Decoder
 from seq2seq.layers.encoder import Encoder
+from seq2seq.layers.memory import Memory, State
 from seq2seq.shapes import pad_to_multiple
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3

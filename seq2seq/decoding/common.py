@@ -6,7 +6,7 @@ from typing import NamedTuple, Protocol
 
 import tensorflow as tf
 
-from seq2seq.layers.decoder import Memory, State
+from seq2seq.layers.memory import Memory, State
 from seq2seq.shapes import round_up
 
 NEG_INF = -1e9

@@ -73,15 +73,21 @@ class AttentionTaps:
             def gradient(d_context: tf.Tensor, *d_scores: tf.Tensor) -> tuple[Any, tf.Tensor]:
                 if not self._bound:
                     raise RuntimeError("AttentionTaps.bind was not called after the loop")
-                weights, queries = self._bound["weights"], self._bound["queries"]
-                d_values = tf.einsum("tbs,tbd->bsd", weights, d_context)
+                d_values = _sum_over_steps(self._bound["weights"], d_context)
                 if not tap_keys:
                     return None, d_values
-                return tf.einsum("tbs,tbd->bsd", d_scores[0], queries), d_values
+                return _sum_over_steps(d_scores[0], self._bound["queries"]), d_values
 
             return zeros, gradient
 
         return list(taps(keys, values))
+
+
+def _sum_over_steps(per_source: tf.Tensor, per_feature: tf.Tensor) -> tf.Tensor:
+    """``sum_t a_t^T b_t``: ``[B, S, D]`` from ``[T, B, S]`` and ``[T, B, D]``, as one
+    batched matmul (faster than the equivalent ``einsum`` on CPU)."""
+    batch_major = [tf.transpose(x, [1, 0, 2]) for x in (per_source, per_feature)]
+    return tf.matmul(*batch_major, adjoint_a=True)
 
 
 def _steps(tensor: tf.Tensor) -> tf.TensorArray:

@@ -9,37 +9,17 @@ weights, cast and arranged once per batch rather than once per step.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.attention_taps import AttentionTaps, StepTaps
+from seq2seq.layers.memory import Memory, State
 from seq2seq.layers.output_layer import TiedOutput
 from seq2seq.layers.recurrence import CellMath, cell_math, restore_math, run_sequence, time_steps
 from seq2seq.layers.recurrent import make_cell, state_size
-
-State = tuple[tf.Tensor, ...]
-
-
-class Memory(NamedTuple):
-    """The encoder side of decoding, prepared once per source batch."""
-
-    keys: tf.Tensor  # [B, S, D_key] attention keys
-    values: tf.Tensor  # [B, S, D_mem] encoder outputs
-    mask: tf.Tensor  # [B, S] True on real source tokens
-    cell_weights: tuple[tuple[tf.Tensor, ...], ...]  # per decoder layer, see CellMath
-
-    def per_source(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """The tensors with one row per source (keys, values, mask), which a search
-        gathers when sources leave the batch; the cell weights are shared by all rows."""
-        return self.keys, self.values, self.mask
-
-    def with_per_source(self, tensors: tuple[tf.Tensor, tf.Tensor, tf.Tensor]) -> Memory:
-        """This memory with ``per_source()`` replaced by ``tensors``."""
-        keys, values, mask = tensors
-        return self._replace(keys=keys, values=values, mask=mask)
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -227,21 +207,23 @@ class Decoder(keras.layers.Layer):
         linear = self.attention.scores_linear_in_keys
         taps = AttentionTaps(memory.keys, memory.values, steps, tap_keys=linear)
         memory = memory._replace(keys=taps.keys, values=taps.values)
+
+        def advance(t: tf.Tensor, state: State) -> tuple[list[tf.Tensor], State]:
+            """One step, and what it records: attentional vector, attention weights, query."""
+            attentional, new, weights = self._advance(
+                projected.read(t), state, memory, training, taps.at(t)
+            )
+            return [attentional, weights, self._query(new)], new
+
         # The first step runs outside the loop so that every variable exists before it.
-        first, state, weights = self._advance(
-            projected.read(0), state, memory, training, taps.at(0)
-        )
+        records, state = advance(tf.constant(0), state)
         arrays = [
-            tf.TensorArray(x.dtype, size=steps, element_shape=x.shape).write(0, x)
-            for x in (first, weights, self._query(state))
+            tf.TensorArray(x.dtype, size=steps, element_shape=x.shape).write(0, x) for x in records
         ]
 
         def body(t: tf.Tensor, arrays: list[tf.TensorArray], state: State) -> Any:
-            attentional, state, weights = self._advance(
-                projected.read(t), state, memory, training, taps.at(t)
-            )
-            written = (attentional, weights, self._query(state))
-            return t + 1, [a.write(t, x) for a, x in zip(arrays, written, strict=True)], state
+            records, state = advance(t, state)
+            return t + 1, [a.write(t, x) for a, x in zip(arrays, records, strict=True)], state
 
         _, arrays, _ = tf.while_loop(
             lambda t, *_: t < steps,

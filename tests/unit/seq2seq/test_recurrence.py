@@ -95,3 +95,61 @@ def test_unsupported_cell_is_refused() -> None:
     cell.build((None, HEAD))
     with pytest.raises(TypeError, match="LSTMCell, GRUCell"):
         cell_math(cell, None, tf.float32)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_bidirectional_run_gradients_equal_keras(kind: str) -> None:
+    """Gradients too, so the loop weight's gradient summed after the loop (LSTM) is checked
+    against Keras's own loop, with padding (masked steps) and both directions."""
+    layer_class = keras.layers.LSTM if kind == "lstm" else keras.layers.GRU
+    reference = keras.layers.Bidirectional(layer_class(UNITS, return_sequences=True))
+    inputs, mask = _padded_inputs()
+    reference(inputs, mask=mask)
+    _random_weights(reference, 6)
+    real = tf.cast(mask, tf.float32)[:, :, tf.newaxis]
+    upstream = tf.random.stateless_normal([BATCH, STEPS, 2 * UNITS], seed=[7, 8]) * real
+
+    def ours() -> tf.Tensor:
+        forward = cell_math(reference.forward_layer.cell, None, tf.float32)
+        backward = cell_math(reference.backward_layer.cell, None, tf.float32)
+        count = state_size(kind)
+        return run_sequence(
+            forward,
+            inputs,
+            mask,
+            zero_state(forward, count, BATCH, tf.float32),
+            backward,
+            zero_state(backward, count, BATCH, tf.float32),
+        )[0]
+
+    gradients = []
+    for run in (ours, lambda: reference(inputs, mask=mask)):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            objective = tf.reduce_sum(run() * upstream)
+        gradients.append(tape.gradient(objective, [inputs, *reference.trainable_weights]))
+    for got, want in zip(*gradients, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_forward_run_gradients_from_a_given_state_equal_keras_rnn() -> None:
+    cell = make_cell("lstm", UNITS, "cell")
+    reference = keras.layers.RNN(cell, return_sequences=True)
+    inputs, _ = _padded_inputs()
+    initial = [tf.fill([BATCH, UNITS], 0.3), tf.fill([BATCH, UNITS], -0.2)]
+    reference(inputs, initial_state=initial)
+    _random_weights(cell, 9)
+    every_step = tf.ones([BATCH, STEPS], tf.bool)
+    upstream = tf.random.stateless_normal([BATCH, STEPS, UNITS], seed=[1, 9])
+
+    def ours() -> tf.Tensor:
+        return run_sequence(cell_math(cell, None, tf.float32), inputs, every_step, initial)[0]
+
+    gradients = []
+    for run in (ours, lambda: reference(inputs, initial_state=initial)):
+        with tf.GradientTape() as tape:
+            tape.watch([inputs, *initial])
+            objective = tf.reduce_sum(run() * upstream)
+        gradients.append(tape.gradient(objective, [inputs, *initial, *cell.trainable_weights]))
+    for got, want in zip(*gradients, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
