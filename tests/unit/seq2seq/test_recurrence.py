@@ -45,6 +45,23 @@ def _padded_inputs() -> tuple[tf.Tensor, tf.Tensor]:
     return tf.constant(inputs * mask[:, :, None]), tf.constant(mask)
 
 
+def _run_like(
+    reference: keras.layers.Bidirectional, kind: str, inputs: tf.Tensor, mask: tf.Tensor
+) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
+    """``run_sequence`` with the weights of a Keras ``Bidirectional`` layer, from zero states."""
+    forward = cell_math(reference.forward_layer.cell, None, tf.float32)
+    backward = cell_math(reference.backward_layer.cell, None, tf.float32)
+    count = state_size(kind)
+    return run_sequence(
+        forward,
+        inputs,
+        mask,
+        zero_state(forward, count, BATCH, tf.float32),
+        backward,
+        zero_state(backward, count, BATCH, tf.float32),
+    )
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_bidirectional_run_equals_keras_masked_bidirectional(kind: str) -> None:
     layer_class = keras.layers.LSTM if kind == "lstm" else keras.layers.GRU
@@ -55,17 +72,7 @@ def test_bidirectional_run_equals_keras_masked_bidirectional(kind: str) -> None:
     reference(inputs, mask=mask)
     _random_weights(reference, 4)
     expected = reference(inputs, mask=mask)
-    forward = cell_math(reference.forward_layer.cell, None, tf.float32)
-    backward = cell_math(reference.backward_layer.cell, None, tf.float32)
-    count = state_size(kind)
-    outputs, forward_state, backward_state = run_sequence(
-        forward,
-        inputs,
-        mask,
-        zero_state(forward, count, BATCH, tf.float32),
-        backward,
-        zero_state(backward, count, BATCH, tf.float32),
-    )
+    outputs, forward_state, backward_state = _run_like(reference, kind, inputs, mask)
     real = mask.numpy()[:, :, None]
     np.testing.assert_allclose(outputs * real, expected[0] * real, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(outputs.numpy() * ~real, 0.0)
@@ -110,17 +117,7 @@ def test_bidirectional_run_gradients_equal_keras(kind: str) -> None:
     upstream = tf.random.stateless_normal([BATCH, STEPS, 2 * UNITS], seed=[7, 8]) * real
 
     def ours() -> tf.Tensor:
-        forward = cell_math(reference.forward_layer.cell, None, tf.float32)
-        backward = cell_math(reference.backward_layer.cell, None, tf.float32)
-        count = state_size(kind)
-        return run_sequence(
-            forward,
-            inputs,
-            mask,
-            zero_state(forward, count, BATCH, tf.float32),
-            backward,
-            zero_state(backward, count, BATCH, tf.float32),
-        )[0]
+        return _run_like(reference, kind, inputs, mask)[0]
 
     gradients = []
     for run in (ours, lambda: reference(inputs, mask=mask)):
