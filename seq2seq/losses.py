@@ -40,7 +40,7 @@ def _smoothed_cross_entropy(logits: tf.Tensor, labels: tf.Tensor, smoothing: tf.
     return losses, gradient
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, reduce_retracing=True)
 def _gradient(
     probs: tf.Tensor, labels: tf.Tensor, upstream: tf.Tensor, smoothing: tf.Tensor, dtype: tf.DType
 ) -> tf.Tensor:

@@ -53,7 +53,9 @@ class AttentionTaps:
 
     def bind(self, weights: tf.Tensor, queries: tf.Tensor) -> None:
         """The loop's attention weights ``[T, B, S]`` and queries ``[T, B, D_key]``, which
-        the memory's gradient needs; call once the loop has run, before differentiating."""
+        the memory's gradient needs; call once the loop has run, before differentiating.
+        They enter that gradient as constants: first-order gradients are exact, but a
+        gradient of this gradient would miss the terms through them."""
         self._bound = {"weights": tf.stop_gradient(weights), "queries": tf.stop_gradient(queries)}
 
     def _zeros(

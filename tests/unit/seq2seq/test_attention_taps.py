@@ -46,6 +46,7 @@ def _gradients(model: Seq2Seq, logits_fn: object) -> list[np.ndarray]:
         {"attention": "luong", "luong_score": "dot", "bidirectional": False},
         {"attention": "bahdanau", "cell": "gru"},
         {"attention": "luong", "decoder_layers": 2, "cell": "gru"},
+        {"attention": "luong", "decoder_layers": 2, "cell": "lstm"},
     ],
 )
 def test_gradients_equal_autodiff_step_by_step(options: dict[str, object]) -> None:

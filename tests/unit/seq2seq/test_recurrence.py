@@ -106,8 +106,8 @@ def test_unsupported_cell_is_refused() -> None:
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_bidirectional_run_gradients_equal_keras(kind: str) -> None:
-    """Gradients too, so the loop weight's gradient summed after the loop (LSTM) is checked
-    against Keras's own loop, with padding (masked steps) and both directions."""
+    """``run_sequence``'s gradients (inputs and every weight) equal Keras's own loop's,
+    with padding (masked steps) and both directions."""
     layer_class = keras.layers.LSTM if kind == "lstm" else keras.layers.GRU
     reference = keras.layers.Bidirectional(layer_class(UNITS, return_sequences=True))
     inputs, mask = _padded_inputs()
