@@ -1,7 +1,8 @@
 """Attention scores over encoder memory: Luong (dot, general) and Bahdanau (additive).
 
 Both layers split the work in two: ``prepare_keys`` projects the memory once
-per source batch, ``call`` scores decoder queries against those keys.
+per source batch, ``call`` scores decoder queries against those keys (each
+layer's ``scores``) and attends (``ScoredAttention.call``, shared).
 Shapes: memory ``[B, S, D_mem]``, keys ``[B, S, D_key]``, queries
 ``[B, T, D_q]`` (``T`` target steps at once, or 1 during search), mask
 ``[B, S]`` (True on real tokens); outputs context ``[B, T, D_mem]`` and
@@ -16,23 +17,39 @@ import keras
 import tensorflow as tf
 
 
-def _attend(
-    scores: tf.Tensor, values: tf.Tensor, mask: tf.Tensor, score_tap: tf.Tensor | None
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Masked softmax over ``scores [B, T, S]`` and the weighted sum of ``values [B, S, D]``.
+class ScoredAttention(keras.layers.Layer):
+    """What both attention layers share: a masked softmax over their ``scores`` and the
+    weighted sum of the values."""
 
-    ``score_tap`` (zeros, or ``None``) is added to the scores; see ``attention_taps``.
-    """
-    if score_tap is not None:
-        scores = scores + score_tap
-    scores = tf.where(mask[:, tf.newaxis, :], scores, tf.cast(scores.dtype.min, scores.dtype))
-    weights = tf.nn.softmax(scores, axis=-1)
-    context = tf.einsum("bts,bsd->btd", weights, values)
-    return context, weights
+    scores_linear_in_keys = False  # whether ``scores`` is linear in the keys (``attention_taps``)
+
+    def scores(self, query: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+        """Scores ``[B, T, S]`` of queries ``[B, T, D_q]`` against keys ``[B, S, D_key]``."""
+        raise NotImplementedError
+
+    def call(
+        self,
+        query: tf.Tensor,
+        keys: tf.Tensor,
+        values: tf.Tensor,
+        mask: tf.Tensor,
+        score_tap: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, D_q]``.
+
+        ``score_tap`` (zeros, or ``None``) is added to the scores; see ``attention_taps``.
+        """
+        scores = self.scores(query, keys)
+        if score_tap is not None:
+            scores = scores + score_tap
+        scores = tf.where(mask[:, tf.newaxis, :], scores, tf.cast(scores.dtype.min, scores.dtype))
+        weights = tf.nn.softmax(scores, axis=-1)
+        context = tf.einsum("bts,bsd->btd", weights, values)
+        return context, weights
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
-class LuongAttention(keras.layers.Layer):
+class LuongAttention(ScoredAttention):
     """Multiplicative attention: ``score = q . m`` (dot) or ``q . W m`` (general)."""
 
     scores_linear_in_keys = True  # scores are ``q . k``: see ``attention_taps``
@@ -55,27 +72,17 @@ class LuongAttention(keras.layers.Layer):
             return memory
         return self.key_projection(memory)
 
-    def call(
-        self,
-        query: tf.Tensor,
-        keys: tf.Tensor,
-        values: tf.Tensor,
-        mask: tf.Tensor,
-        score_tap: tf.Tensor | None = None,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, units]``."""
-        scores = tf.einsum("btd,bsd->bts", query, keys)
-        return _attend(scores, values, mask, score_tap)
+    def scores(self, query: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+        """``q . k`` for queries ``[B, T, units]``."""
+        return tf.einsum("btd,bsd->bts", query, keys)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units, "score": self.score}
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
-class BahdanauAttention(keras.layers.Layer):
+class BahdanauAttention(ScoredAttention):
     """Additive attention: ``score = v . tanh(W_q q + W_k m)``."""
-
-    scores_linear_in_keys = False
 
     def __init__(self, units: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,24 +95,16 @@ class BahdanauAttention(keras.layers.Layer):
         """Keys ``[B, S, units]`` (``W_k m``), computed once per batch."""
         return self.key_projection(memory)
 
-    def call(
-        self,
-        query: tf.Tensor,
-        keys: tf.Tensor,
-        values: tf.Tensor,
-        mask: tf.Tensor,
-        score_tap: tf.Tensor | None = None,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Context ``[B, T, D_mem]`` and weights ``[B, T, S]`` for queries ``[B, T, D_q]``."""
+    def scores(self, query: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+        """``v . tanh(W_q q + k)`` for queries ``[B, T, D_q]``."""
         projected = self.query_projection(query)[:, :, tf.newaxis, :]
-        scores = tf.squeeze(self.energy(tf.tanh(keys[:, tf.newaxis] + projected)), axis=-1)
-        return _attend(scores, values, mask, score_tap)
+        return tf.squeeze(self.energy(tf.tanh(keys[:, tf.newaxis] + projected)), axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units}
 
 
-def make_attention(kind: str, units: int, luong_score: str = "general") -> keras.layers.Layer:
+def make_attention(kind: str, units: int, luong_score: str = "general") -> ScoredAttention:
     """The attention layer named ``kind`` (``luong`` or ``bahdanau``)."""
     if kind == "luong":
         return LuongAttention(units, score=luong_score, name="attention")

@@ -52,9 +52,9 @@ def _gradients(model: Seq2Seq, logits_fn: object) -> list[np.ndarray]:
 def test_gradients_equal_autodiff_step_by_step(options: dict[str, object]) -> None:
     model = _model(**options)
     compiled = tf.function(lambda: model((SOURCE, TARGET_IN)))
+    reference = _gradients(model, lambda: _step_by_step_logits(model))
     for teacher_forced in (lambda: model((SOURCE, TARGET_IN)), compiled):
         tapped = _gradients(model, teacher_forced)
-        reference = _gradients(model, lambda: _step_by_step_logits(model))
         for variable, ours, theirs in zip(
             model.trainable_variables, tapped, reference, strict=True
         ):

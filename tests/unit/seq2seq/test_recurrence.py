@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import keras
 import numpy as np
 import pytest
@@ -104,6 +107,25 @@ def test_unsupported_cell_is_refused() -> None:
         cell_math(cell, None, tf.float32)
 
 
+def _assert_same_gradients(
+    ours: Callable[[], tf.Tensor],
+    theirs: Callable[[], tf.Tensor],
+    upstream: tf.Tensor,
+    inputs: list[tf.Tensor],
+    weights: list[Any],
+) -> None:
+    """The gradients of ``sum(run() * upstream)`` for both runs, with respect to the watched
+    ``inputs`` and the ``weights``, agree."""
+    gradients = []
+    for run in (ours, theirs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            objective = tf.reduce_sum(run() * upstream)
+        gradients.append(tape.gradient(objective, [*inputs, *weights]))
+    for got, want in zip(*gradients, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_bidirectional_run_gradients_equal_keras(kind: str) -> None:
     """``run_sequence``'s gradients (inputs and every weight) equal Keras's own loop's,
@@ -116,17 +138,13 @@ def test_bidirectional_run_gradients_equal_keras(kind: str) -> None:
     real = tf.cast(mask, tf.float32)[:, :, tf.newaxis]
     upstream = tf.random.stateless_normal([BATCH, STEPS, 2 * UNITS], seed=[7, 8]) * real
 
-    def ours() -> tf.Tensor:
-        return _run_like(reference, kind, inputs, mask)[0]
-
-    gradients = []
-    for run in (ours, lambda: reference(inputs, mask=mask)):
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            objective = tf.reduce_sum(run() * upstream)
-        gradients.append(tape.gradient(objective, [inputs, *reference.trainable_weights]))
-    for got, want in zip(*gradients, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    _assert_same_gradients(
+        lambda: _run_like(reference, kind, inputs, mask)[0],
+        lambda: reference(inputs, mask=mask),
+        upstream,
+        [inputs],
+        reference.trainable_weights,
+    )
 
 
 def test_forward_run_gradients_from_a_given_state_equal_keras_rnn() -> None:
@@ -139,14 +157,10 @@ def test_forward_run_gradients_from_a_given_state_equal_keras_rnn() -> None:
     every_step = tf.ones([BATCH, STEPS], tf.bool)
     upstream = tf.random.stateless_normal([BATCH, STEPS, UNITS], seed=[1, 9])
 
-    def ours() -> tf.Tensor:
-        return run_sequence(cell_math(cell, None, tf.float32), inputs, every_step, initial)[0]
-
-    gradients = []
-    for run in (ours, lambda: reference(inputs, initial_state=initial)):
-        with tf.GradientTape() as tape:
-            tape.watch([inputs, *initial])
-            objective = tf.reduce_sum(run() * upstream)
-        gradients.append(tape.gradient(objective, [inputs, *initial, *cell.trainable_weights]))
-    for got, want in zip(*gradients, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    _assert_same_gradients(
+        lambda: run_sequence(cell_math(cell, None, tf.float32), inputs, every_step, initial)[0],
+        lambda: reference(inputs, initial_state=initial),
+        upstream,
+        [inputs, *initial],
+        cell.trainable_weights,
+    )
