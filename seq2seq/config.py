@@ -23,6 +23,11 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 INFERENCE_PRECISIONS = ("float32", "bfloat16", "float16")
 
 
+# How the decoder's initial state is formed: a tanh layer over both directions' final
+# states or over the backward encoder's state at the first source token, or zeros.
+BRIDGES = ("final", "backward", "zero")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Encoder-decoder architecture."""
@@ -35,10 +40,12 @@ class ModelConfig:
     decoder_layers: int = 1
     attention: str = choice("luong", ("luong", "bahdanau"))
     luong_score: str = choice("general", ("general", "dot"))
+    luong_scale: bool = True
     input_feeding: bool = True
     dropout: float = 0.2
     tie_target_embeddings: bool = False
     share_embeddings: bool = False
+    bridge: str = choice("final", BRIDGES)
 
     def __post_init__(self) -> None:
         for name in ("embedding_size", "units", "encoder_layers", "decoder_layers"):
@@ -63,6 +70,7 @@ class TrainConfig:
     lr_decay: str = choice("none", ("none", "inverse_sqrt", "plateau"))
     decay_factor: float = 0.5
     decay_patience: int = 2
+    adam_epsilon: float = 1e-7
     clip_norm: float = 5.0
     label_smoothing: float = 0.1
     shuffle_buffer: int = 20000
@@ -81,6 +89,8 @@ class TrainConfig:
             raise ValueError("batch_size, max_length and epochs must be >= 1")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError("label_smoothing must be in [0, 1)")
+        if self.adam_epsilon <= 0.0:
+            raise ValueError("adam_epsilon must be > 0")
         if not 0.0 < self.decay_factor <= 1.0:
             raise ValueError("decay_factor must be in (0, 1]")
         if self.batch_unit == "tokens" and self.batch_size < self.max_length:

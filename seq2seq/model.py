@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from seq2seq.config import ModelConfig
+from seq2seq.config import BRIDGES, ModelConfig
 from seq2seq.layers.decoder import Decoder
 from seq2seq.layers.encoder import Encoder
 from seq2seq.layers.memory import Memory, State
@@ -39,14 +39,18 @@ class Seq2Seq(keras.Model):
         decoder_layers: int = 1,
         attention: str = "luong",
         luong_score: str = "general",
+        luong_scale: bool = True,
         input_feeding: bool = True,
         dropout: float = 0.0,
         tie_embeddings: bool = False,
         share_embeddings: bool = False,
+        bridge: str = "final",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("name", "seq2seq")
         super().__init__(**kwargs)
+        if bridge not in BRIDGES:
+            raise ValueError(f"unknown bridge {bridge!r}; valid options: {', '.join(BRIDGES)}")
         if share_embeddings and source_vocab_size != target_vocab_size:
             raise ValueError(
                 "share_embeddings needs one joint vocabulary "
@@ -68,10 +72,12 @@ class Seq2Seq(keras.Model):
             "decoder_layers": decoder_layers,
             "attention": attention,
             "luong_score": luong_score,
+            "luong_scale": luong_scale,
             "input_feeding": input_feeding,
             "dropout": dropout,
             "tie_embeddings": tie_embeddings,
             "share_embeddings": share_embeddings,
+            "bridge": bridge,
         }
         shared = (
             keras.layers.Embedding(source_vocab_size, embedding_size, name="shared_embedding")
@@ -87,6 +93,7 @@ class Seq2Seq(keras.Model):
             bidirectional=bidirectional,
             dropout=dropout,
             embedding=shared,
+            final_state="both" if bridge == "final" else "backward",
             name="encoder",
         )
         self.decoder = Decoder(
@@ -97,10 +104,12 @@ class Seq2Seq(keras.Model):
             num_layers=decoder_layers,
             attention=attention,
             luong_score=luong_score,
+            luong_scale=luong_scale,
             input_feeding=input_feeding,
             dropout=dropout,
             tie_embeddings=tie_embeddings,
             embedding=shared,
+            bridge=bridge != "zero",
             name="decoder",
         )
 
@@ -120,10 +129,12 @@ class Seq2Seq(keras.Model):
             decoder_layers=config.decoder_layers,
             attention=config.attention,
             luong_score=config.luong_score,
+            luong_scale=config.luong_scale,
             input_feeding=config.input_feeding,
             dropout=config.dropout,
             tie_embeddings=config.tie_target_embeddings,
             share_embeddings=config.share_embeddings,
+            bridge=config.bridge,
         )
 
     def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[Memory, State]:

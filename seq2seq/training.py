@@ -126,7 +126,9 @@ class Trainer:
             self.state.lr_scale,
         )
         clip = self.config.clip_norm if self.config.clip_norm > 0 else None
-        optimizer = keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=clip)
+        optimizer = keras.optimizers.Adam(
+            learning_rate=schedule, epsilon=self.config.adam_epsilon, global_clipnorm=clip
+        )
         if self._loss_scaling:
             return keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer

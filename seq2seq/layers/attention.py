@@ -50,16 +50,26 @@ class ScoredAttention(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class LuongAttention(ScoredAttention):
-    """Multiplicative attention: ``score = q . m`` (dot) or ``q . W m`` (general)."""
+    """Multiplicative attention: ``score = q . m`` (dot) or ``q . W m`` (general).
+
+    With ``scale`` the scores are divided by ``sqrt(units)``, as in scaled dot-product
+    attention; the keys carry the factor, so it costs nothing per decoder step. Unscaled
+    scores of 256-wide states can saturate the softmax within the first hundred updates
+    (all weight on one source position, usually ``</s>``), and a saturated softmax passes
+    almost no gradient to the other positions.
+    """
 
     scores_linear_in_keys = True  # scores are ``q . k``: see ``attention_taps``
 
-    def __init__(self, units: int, score: str = "general", **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, score: str = "general", scale: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if score not in ("dot", "general"):
             raise ValueError(f"score must be 'dot' or 'general', got {score!r}")
         self.units = units
         self.score = score
+        self.scale = scale
         self.key_projection = (
             keras.layers.Dense(units, use_bias=False, name="key_projection")
             if score == "general"
@@ -68,16 +78,20 @@ class LuongAttention(ScoredAttention):
 
     def prepare_keys(self, memory: tf.Tensor) -> tf.Tensor:
         """Keys ``[B, S, units]`` from memory ``[B, S, D_mem]``, computed once per batch."""
-        if self.key_projection is None:
-            return memory
-        return self.key_projection(memory)
+        keys = memory if self.key_projection is None else self.key_projection(memory)
+        return keys * tf.cast(self.units**-0.5, keys.dtype) if self.scale else keys
 
     def scores(self, query: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
         """``q . k`` for queries ``[B, T, units]``."""
         return tf.einsum("btd,bsd->bts", query, keys)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "units": self.units, "score": self.score}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "score": self.score,
+            "scale": self.scale,
+        }
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -104,10 +118,12 @@ class BahdanauAttention(ScoredAttention):
         return {**super().get_config(), "units": self.units}
 
 
-def make_attention(kind: str, units: int, luong_score: str = "general") -> ScoredAttention:
+def make_attention(
+    kind: str, units: int, luong_score: str = "general", luong_scale: bool = True
+) -> ScoredAttention:
     """The attention layer named ``kind`` (``luong`` or ``bahdanau``)."""
     if kind == "luong":
-        return LuongAttention(units, score=luong_score, name="attention")
+        return LuongAttention(units, score=luong_score, scale=luong_scale, name="attention")
     if kind == "bahdanau":
         return BahdanauAttention(units, name="attention")
     raise ValueError(f"unknown attention {kind!r}; valid options: luong, bahdanau")

@@ -35,14 +35,17 @@ class Decoder(keras.layers.Layer):
         num_layers: int = 1,
         attention: str = "luong",
         luong_score: str = "general",
+        luong_scale: bool = True,
         input_feeding: bool = True,
         dropout: float = 0.0,
         tie_embeddings: bool = False,
         embedding: keras.layers.Embedding | None = None,
+        bridge: bool = True,
         **kwargs: Any,
     ) -> None:
         """``tie_embeddings`` reuses the target embedding matrix as the output layer;
-        ``embedding`` shares an existing embedding layer (e.g. the encoder's)."""
+        ``embedding`` shares an existing embedding layer (e.g. the encoder's); ``bridge``
+        initialises the state from the encoder's summary (a tanh layer), else with zeros."""
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_size = embedding_size
@@ -51,6 +54,7 @@ class Decoder(keras.layers.Layer):
         self.num_layers = num_layers
         self.attention_kind = attention
         self.luong_score = luong_score
+        self.luong_scale = luong_scale
         self.input_feeding = input_feeding
         self.dropout = dropout
         self.tie_embeddings = tie_embeddings
@@ -58,9 +62,13 @@ class Decoder(keras.layers.Layer):
             vocab_size, embedding_size, name="embedding"
         )
         self.cells = [make_cell(cell, units, name=f"cell_{i}") for i in range(num_layers)]
-        self.attention = make_attention(attention, units, luong_score)
-        self.bridge = keras.layers.Dense(
-            units * state_size(cell) * num_layers, activation="tanh", name="bridge"
+        self.attention = make_attention(attention, units, luong_score, luong_scale)
+        self.bridge = (
+            keras.layers.Dense(
+                units * state_size(cell) * num_layers, activation="tanh", name="bridge"
+            )
+            if bridge
+            else None
         )
         self.combine = keras.layers.Dense(units, activation="tanh", use_bias=False, name="combine")
         self.dropout_layer = keras.layers.Dropout(dropout)
@@ -97,7 +105,11 @@ class Decoder(keras.layers.Layer):
             self.build()
         keys = self.attention.prepare_keys(memory)
         count = state_size(self.cell) * self.num_layers
-        states = tf.split(self.bridge(encoder_final), count, axis=-1)
+        if self.bridge is None:
+            zeros = tf.zeros([tf.shape(memory)[0], self.units], keys.dtype)
+            states = [zeros] * count
+        else:
+            states = tf.split(self.bridge(encoder_final), count, axis=-1)
         attentional = tf.zeros_like(states[0])
         weights = tuple(math.weights for math in self._maths(keys.dtype))
         return Memory(keys, memory, mask, weights), (*states, attentional)
@@ -269,7 +281,9 @@ class Decoder(keras.layers.Layer):
             "num_layers": self.num_layers,
             "attention": self.attention_kind,
             "luong_score": self.luong_score,
+            "luong_scale": self.luong_scale,
             "input_feeding": self.input_feeding,
             "dropout": self.dropout,
             "tie_embeddings": self.tie_embeddings,
+            "bridge": self.bridge is not None,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -16,8 +17,11 @@ class Encoder(keras.layers.Layer):
     """Encodes source ids ``[B, S]`` (0 = padding) into memory and final states.
 
     Returns ``memory [B, S, D_mem]`` (``D_mem = 2 * units`` when bidirectional),
-    ``mask [B, S]`` and ``final [B, D_mem]``, the last layer's final hidden
-    state (both directions concatenated), used to initialise the decoder.
+    ``mask [B, S]`` and ``final``, the last layer's summary of the source that
+    initialises the decoder: with ``final_state="both"`` each direction's final
+    hidden state, concatenated (``[B, D_mem]``); with ``"backward"`` only the
+    backward direction's, its state at the first source token (``[B, units]``;
+    the forward final state for a unidirectional encoder).
     Each layer's input projection runs over the whole sequence at once; both
     directions advance in one graph loop (see ``recurrence``).
     """
@@ -32,10 +36,14 @@ class Encoder(keras.layers.Layer):
         bidirectional: bool = True,
         dropout: float = 0.0,
         embedding: keras.layers.Embedding | None = None,
+        final_state: str = "both",
         **kwargs: Any,
     ) -> None:
         """``embedding`` shares an existing embedding layer (e.g. with the decoder)."""
         super().__init__(**kwargs)
+        if final_state not in ("both", "backward"):
+            raise ValueError(f"final_state must be 'both' or 'backward', got {final_state!r}")
+        self.final_state = final_state
         self.vocab_size = vocab_size
         self.embedding_size = embedding_size
         self.units = units
@@ -89,10 +97,16 @@ class Encoder(keras.layers.Layer):
                 backward,
                 zero_state(backward, count, batch, outputs.dtype) if backward else None,
             )
-            final = tf.concat([forward_state[0], *backward_state[:1]], axis=-1)
+            final = self._summary(forward_state[0], backward_state[:1])
             if i < self.num_layers - 1:
                 outputs = self.dropout_layer(outputs, training=training)
         return outputs, mask, final
+
+    def _summary(self, forward: tf.Tensor, backward: Sequence[tf.Tensor]) -> tf.Tensor:
+        """The final hidden states ``final_state`` names (``backward``: ``[]`` or one state)."""
+        if self.final_state == "backward" and backward:
+            return backward[0]
+        return tf.concat([forward, *backward], axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -104,4 +118,5 @@ class Encoder(keras.layers.Layer):
             "num_layers": self.num_layers,
             "bidirectional": self.bidirectional,
             "dropout": self.dropout,
+            "final_state": self.final_state,
         }

@@ -33,6 +33,15 @@ def test_defaults_and_override(tmp_path: Path) -> None:
     assert config.export_dir == Path("serving/models/t")
 
 
+def test_exponent_floats_without_a_dot(tmp_path: Path) -> None:
+    """YAML 1.1 reads ``1e-9`` as a string; float keys accept it as the number it is."""
+    config = load_config(
+        write(tmp_path, MINIMAL + "train: {adam_epsilon: 1e-9}\n"), ("train.learning_rate=2E-3",)
+    )
+    assert config.train.adam_epsilon == 1e-9
+    assert config.train.learning_rate == 2e-3
+
+
 def test_sections_are_frozen(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, MINIMAL))
     with pytest.raises(AttributeError):
@@ -47,6 +56,8 @@ def test_sections_are_frozen(tmp_path: Path) -> None:
         ("train: {epochs: three}\n", "train.epochs: expected int, got str"),
         ("model: {dropout: 1.5}\n", "dropout must be in [0, 1)"),
         ("decode: {strategy: sample}\n", "valid options: greedy, beam"),
+        ("train: {adam_epsilon: 0}\n", "adam_epsilon must be > 0"),
+        ("train: {learning_rate: 1e-3x}\n", "train.learning_rate: expected float, got str"),
     ],
 )
 def test_invalid_configs_name_file_and_problem(tmp_path: Path, extra: str, message: str) -> None:

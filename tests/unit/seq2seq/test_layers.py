@@ -98,6 +98,56 @@ def test_tied_and_shared_embeddings() -> None:
         Seq2Seq(20, 24, share_embeddings=True)
 
 
+@pytest.mark.parametrize(("cell", "layers"), [("lstm", 1), ("gru", 2)])
+def test_bridges(cell: str, layers: int) -> None:
+    """``backward`` reads the backward encoder's state at the first source token, ``final``
+    both directions' final states, ``zero`` nothing."""
+    encoder = Encoder(20, 8, 12, cell=cell, num_layers=layers, final_state="both")
+    memory, _, both = encoder(SOURCE)
+    assert both.shape == (2, 24)
+    backward = Encoder.from_config({**encoder.get_config(), "final_state": "backward"})
+    backward.build(None)
+    backward.set_weights(encoder.get_weights())
+    _, _, first = backward(SOURCE)
+    np.testing.assert_allclose(first.numpy(), both.numpy()[:, 12:], atol=1e-6)
+    np.testing.assert_allclose(first.numpy(), memory.numpy()[:, 0, 12:], atol=1e-6)
+    forward_only = Encoder(20, 8, 12, cell=cell, bidirectional=False, final_state="backward")
+    assert forward_only(SOURCE)[2].shape == (2, 12)
+    sizes = {}
+    for bridge in ("backward", "final", "zero"):
+        model = tiny(cell=cell, decoder_layers=layers, bridge=bridge)
+        _, state = model.encode(SOURCE)
+        assert all(s.shape == (2, 12) for s in state)
+        if bridge == "zero":
+            assert model.decoder.bridge is None
+            assert not any(np.any(s.numpy()) for s in state)
+        else:
+            sizes[bridge] = model.decoder.bridge.kernel.shape[0]
+    assert sizes == {"backward": 12, "final": 24}
+    with pytest.raises(ValueError, match="valid options: final, backward, zero"):
+        Seq2Seq(10, 10, bridge="mean")
+
+
+@pytest.mark.parametrize("score", ["general", "dot"])
+def test_luong_scale_divides_scores_by_sqrt_units(score: str) -> None:
+    memory, query = tf.random.normal([2, 4, 6], seed=1), tf.random.normal([2, 3, 6], seed=2)
+    mask = tf.constant([[True] * 4, [True, True, False, False]])
+    scaled, plain = LuongAttention(6, score=score), LuongAttention(6, score=score, scale=False)
+    keys = scaled.prepare_keys(memory)
+    plain.prepare_keys(memory)  # builds the projection
+    plain.set_weights(scaled.get_weights())
+    plain_keys = plain.prepare_keys(memory)
+    np.testing.assert_allclose(
+        scaled.scores(query, keys).numpy(),
+        plain.scores(query, plain_keys).numpy() / np.sqrt(6.0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    _, weights = scaled(query, keys, memory, mask)
+    np.testing.assert_allclose(weights.numpy().sum(axis=-1), 1.0, rtol=1e-5)
+    assert np.all(weights.numpy()[1, :, 2:] == 0.0)
+
+
 def test_dot_score_needs_matching_sizes() -> None:
     with pytest.raises(ValueError, match="luong_score 'dot'"):
         Seq2Seq(10, 10, luong_score="dot", bidirectional=True)
@@ -108,9 +158,12 @@ def test_dot_score_needs_matching_sizes() -> None:
     "layer",
     [
         LuongAttention(6, score="dot"),
+        LuongAttention(6, scale=False),
         BahdanauAttention(5),
         Encoder(10, 4, 6, cell="gru", num_layers=2, bidirectional=False, dropout=0.1),
+        Encoder(10, 4, 6, final_state="both"),
         Decoder(11, 4, 6, cell="lstm", num_layers=2, attention="bahdanau", input_feeding=False),
+        Decoder(11, 4, 6, bridge=False),
     ],
 )
 def test_layers_round_trip_through_get_config(layer: keras.layers.Layer) -> None:
@@ -119,7 +172,7 @@ def test_layers_round_trip_through_get_config(layer: keras.layers.Layer) -> None
 
 
 def test_model_round_trips_through_get_config() -> None:
-    model = tiny(cell="gru", decoder_layers=2)
+    model = tiny(cell="gru", decoder_layers=2, bridge="backward", luong_scale=False)
     clone = Seq2Seq.from_config(model.get_config())
     clone.build_variables()
     clone.set_weights(model.get_weights())

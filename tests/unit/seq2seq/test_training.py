@@ -82,6 +82,12 @@ def test_mixed_precision_step(tiny_run: dict[str, Path], layout: RunLayout, prec
     assert result.steps == 2 and np.isfinite(result.best_dev_loss)
 
 
+def test_optimizer_follows_config(tiny_run: dict[str, Path], layout: RunLayout) -> None:
+    model_config, train_config = settings(tiny_run, adam_epsilon=1e-9, clip_norm=2.5)
+    optimizer = Trainer(model_config, train_config, layout).optimizer  # type: ignore[arg-type]
+    assert optimizer.epsilon == 1e-9 and optimizer.global_clipnorm == 2.5
+
+
 def test_mirrored_strategy_matches_config(tiny_run: dict[str, Path], layout: RunLayout) -> None:
     model_config, train_config = settings(
         tiny_run, distribution="mirrored", max_steps=3, dev_bleu=False
