@@ -54,9 +54,9 @@ class LuongAttention(ScoredAttention):
 
     With ``scale`` the scores are divided by ``sqrt(units)``, as in scaled dot-product
     attention; the keys carry the factor, so it costs nothing per decoder step. Unscaled
-    scores of 256-wide states can saturate the softmax within the first hundred updates
-    (all weight on one source position, usually ``</s>``), and a saturated softmax passes
-    almost no gradient to the other positions.
+    scores of 256-wide states can saturate the softmax within the first 200 updates (all
+    weight on one source position, ``</s>`` on Multi30k), and a saturated softmax passes
+    almost no gradient to the other positions (BENCHMARKS.md, run 7).
     """
 
     scores_linear_in_keys = True  # scores are ``q . k``: see ``attention_taps``
