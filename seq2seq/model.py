@@ -93,7 +93,7 @@ class Seq2Seq(keras.Model):
             bidirectional=bidirectional,
             dropout=dropout,
             embedding=shared,
-            final_state="both" if bridge == "final" else "backward",
+            final_state="backward" if bridge == "backward" else "both",  # unused with "zero"
             name="encoder",
         )
         self.decoder = Decoder(
