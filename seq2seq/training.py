@@ -235,7 +235,14 @@ class Trainer:
     def validate(self) -> dict[str, Any]:
         """Dev loss and BLEU; keeps the best model, lowers the rate on plateau, stops early."""
         dev_files = split_files(self.layout.data, "dev")
-        dev_batches = make_dataset(dev_files, 128, self.config.max_length)
+        # Dev batches as large as training's, not larger: with 128 sentences a batch of the
+        # longest bucket held up to 10,240 tokens and set the process's peak memory.
+        dev_batches = make_dataset(
+            dev_files,
+            self.config.batch_size,
+            self.config.max_length,
+            batch_unit=self.config.batch_unit,
+        )
         loss = dev_loss(self._dev_step, dev_batches)
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
         state = self.state

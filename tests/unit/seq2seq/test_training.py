@@ -117,3 +117,26 @@ def test_loss_counts_real_target_tokens_only(tiny_run: dict[str, Path], layout: 
     )
     assert float(count) == 6.0
     np.testing.assert_allclose(float(total), float(tf.reduce_sum(expected)), rtol=1e-5)
+
+
+def test_dev_batches_are_no_larger_than_training_batches(
+    tiny_run: dict[str, Path], layout: RunLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dev loss is computed in batches of the training batch size and unit (tokens here),
+    so validation never needs more memory per batch than a training step."""
+    import seq2seq.training as training
+
+    shapes: list[tuple[int, int]] = []
+
+    def record(loss_fn: object, batches: object) -> float:
+        for (source, _), target_out in batches:  # type: ignore[attr-defined]
+            shapes.append((int(source.shape[0]), max(source.shape[1], target_out.shape[1])))
+        return 1.0
+
+    monkeypatch.setattr(training, "dev_loss", record)
+    model_config, train_config = settings(
+        tiny_run, batch_unit="tokens", batch_size=60, max_length=20, max_steps=1, dev_bleu=False
+    )
+    Trainer(model_config, train_config, layout).validate()  # type: ignore[arg-type]
+    assert len(shapes) > 1
+    assert all(rows * length <= 60 for rows, length in shapes), shapes
