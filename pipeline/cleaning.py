@@ -1,19 +1,14 @@
 """Normalization and per-pair filters.
 
-``normalize`` applies, in order: HTML entity unescaping, Unicode normalization
-and whitespace normalization. Characters that would break the one-sentence-per-
-line text format (line and paragraph separators) always become spaces.
-``rejection_reason`` names the first filter a normalized pair fails, or ``""``;
+``normalize`` applies the one normalisation of ``core.normalization`` (the same
+steps the exported model applies to served text) with the settings of the
+cleaning config. ``rejection_reason`` names the first filter a normalized pair fails, or ``""``;
 ``clean_record`` applies both to a read record.
 """
 
 from __future__ import annotations
 
-import html
-import re
-import unicodedata
-from typing import Any
-
+from core.normalization import normalize as normalize_text
 from pipeline.config import CleaningConfig
 from pipeline.readers import Record
 
@@ -23,21 +18,10 @@ TOO_LONG = "too_long"
 LENGTH_RATIO = "length_ratio"
 SOURCE_EQUALS_TARGET = "source_equals_target"
 
-# Every character that str.splitlines() treats as a line boundary.
-_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-
 
 def normalize(text: str, config: CleaningConfig) -> str:
     """``text`` after the normalization steps enabled in ``config``."""
-    if config.unescape_html:
-        text = html.unescape(text)
-    if config.unicode_form != "none":
-        form: Any = config.unicode_form
-        text = unicodedata.normalize(form, text)
-    text = _LINE_BREAKS.sub(" ", text)
-    if config.normalize_whitespace:
-        text = " ".join(text.split())
-    return text
+    return normalize_text(text, config.normalization())
 
 
 def _too_long(text: str, tokens: int, config: CleaningConfig) -> bool:

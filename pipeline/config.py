@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.normalization import UNICODE_FORMS, Normalization
 from seq2seq.config_fields import choice
 
 INPUT_FORMATS = ("aligned", "tsv", "sample")
@@ -49,7 +50,7 @@ class InputConfig:
 class CleaningConfig:
     """Normalization and filters applied to every pair; each filter counts its rejects."""
 
-    unicode_form: str = choice("NFC", ("NFC", "NFKC", "none"))
+    unicode_form: str = choice("NFC", UNICODE_FORMS)
     normalize_whitespace: bool = True
     unescape_html: bool = True
     max_tokens: int = 100
@@ -57,6 +58,10 @@ class CleaningConfig:
     max_length_ratio: float = 3.0
     drop_source_equals_target: bool = True
     drop_duplicates: bool = True
+
+    def normalization(self) -> Normalization:
+        """The normalisation settings: what cleaning and the exported model both apply."""
+        return Normalization(self.unicode_form, self.unescape_html, self.normalize_whitespace)
 
 
 @dataclass(frozen=True)

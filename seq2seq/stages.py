@@ -18,7 +18,7 @@ from seq2seq.evaluation_systems import checkpoint_system, resolve_saved_model, s
 from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
 from seq2seq.training import Trainer, TrainResult, restore_best
-from seq2seq.translator import TextNormalization, Translator
+from seq2seq.translator import Translator
 from seq2seq.validation import DevText, TranslateFn
 
 log = logging.getLogger("seq2seq")
@@ -48,15 +48,12 @@ def make_translator(
 ) -> Translator:
     """``model`` with this run's tokenizers, normalisation and decoding defaults."""
     layout = RunLayout(config.run_dir)
-    normalization = TextNormalization(
-        config.data.cleaning.unicode_form, config.data.cleaning.unescape_html
-    )
     return Translator(
         model,
         layout.source_spm.read_bytes(),
         layout.target_spm.read_bytes(),
         decode or config.decode,
-        normalization,
+        config.data.cleaning.normalization(),
         config.export.max_input_length,
     )
 

@@ -8,12 +8,13 @@ the served model behaves exactly like the evaluated one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from core.normalization import Normalization
+from core.normalization_graph import GraphNormalizer
 from seq2seq.config import DecodeConfig
 from seq2seq.decoding.beam import beam_search
 from seq2seq.decoding.common import SearchResult, max_output_lengths
@@ -24,7 +25,6 @@ from seq2seq.shapes import pad_to_multiple
 # Source batches are padded (masked) to a multiple of this many pieces, so that encoder
 # and attention see few distinct shapes (seq2seq.shapes).
 SOURCE_WIDTH_MULTIPLE = 8
-_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"))
 _TEXT = tf.TensorSpec([None], tf.string, name="text")
 _OPTIONS = (
     tf.TensorSpec([], tf.int32, name="beam_size"),
@@ -32,14 +32,6 @@ _OPTIONS = (
     tf.TensorSpec([], tf.float32, name="max_length_a"),
     tf.TensorSpec([], tf.int32, name="max_length_b"),
 )
-
-
-@dataclass(frozen=True)
-class TextNormalization:
-    """The preprocessing normalisations that must also apply to served input."""
-
-    unicode_form: str = "NFC"
-    unescape_html: bool = True
 
 
 class Translator(tf.Module):
@@ -51,7 +43,7 @@ class Translator(tf.Module):
         source_spm: bytes,
         target_spm: bytes,
         decode: DecodeConfig,
-        normalization: TextNormalization,
+        normalization: Normalization,
         max_input_length: int,
     ) -> None:
         super().__init__(name="translator")
@@ -61,7 +53,8 @@ class Translator(tf.Module):
         self.model_variables = list(model.variables)
         self.source_tokenizer = tf_text.SentencepieceTokenizer(model=source_spm, out_type=tf.int32)
         self.target_tokenizer = tf_text.SentencepieceTokenizer(model=target_spm, out_type=tf.int32)
-        self.normalization = normalization
+        # The cleaning step's normalisation (core.normalization), as graph ops.
+        self.normalizer = GraphNormalizer(normalization)
         self.max_input_length = max_input_length
         beam = decode.beam_size if decode.strategy == "beam" else 1
         self.default_beam_size = tf.Variable(beam, trainable=False, name="beam_size")
@@ -71,14 +64,7 @@ class Translator(tf.Module):
 
     def normalize(self, texts: tf.Tensor) -> tf.Tensor:
         """The cleaning step's normalisation of raw strings ``[B]``."""
-        if self.normalization.unicode_form != "none":
-            texts = tf_text.normalize_utf8(texts, self.normalization.unicode_form)
-        if self.normalization.unescape_html:
-            for entity, char in _ENTITIES:
-                texts = tf.strings.regex_replace(texts, entity, char)
-            texts = tf.strings.regex_replace(texts, "&amp;", "&")
-        texts = tf.strings.regex_replace(texts, r"\s+", " ")
-        return tf.strings.strip(texts)
+        return self.normalizer(texts)
 
     def source_ids(self, texts: tf.Tensor) -> tf.Tensor:
         """Source ids ``[B, S]`` with EOS, truncated to the maximum input length and padded

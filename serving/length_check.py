@@ -2,35 +2,22 @@
 
 The model keeps the first ``max_input_length - 1`` source pieces of a line
 (plus end-of-sentence) and silently drops the rest. This module counts pieces
-the way the model does (the export's normalisation, then its SentencePiece
-model from ``assets.extra/``) and reports every line that will be cut, so
-nobody mistakes a translation of half a paragraph for a translation of all of it.
+the way the model does (the export's normalisation, ``core.normalization_graph``
+with the settings of its config, then its SentencePiece model from
+``assets.extra/``) and reports every line that will be cut, so nobody mistakes
+a translation of half a paragraph for a translation of all of it.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.normalization import Normalization
+
 log = logging.getLogger("serving.length_check")
-# The entities the export's normalisation unescapes (``&amp;`` last), as in training.
-_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"))
-_SPACES = re.compile(r"[\t\n\f\r ]+")  # RE2's \s: ASCII whitespace only, as in the graph
-
-
-def normalize(text: str, unicode_form: str = "NFC", unescape_html: bool = True) -> str:
-    """The export's input normalisation: Unicode form, HTML entities, whitespace."""
-    if unicode_form in ("NFC", "NFD", "NFKC", "NFKD"):
-        text = unicodedata.normalize(unicode_form, text)  # type: ignore[arg-type]
-    if unescape_html:
-        for entity, char in _ENTITIES:
-            text = text.replace(entity, char)
-        text = text.replace("&amp;", "&")
-    return _SPACES.sub(" ", text).strip(" \t\n\v\f\r")
 
 
 class LengthChecker:
@@ -42,14 +29,13 @@ class LengthChecker:
         max_input_length: int,
         report: Callable[[str], None],
         max_reports: int = 10,
-        normalization: tuple[str, bool] = ("NFC", True),
     ) -> None:
+        """``count_pieces`` gives the source pieces of each raw line, normalised first."""
         self.count_pieces = count_pieces
         self.max_pieces = max_input_length - 1  # one position is the end-of-sentence
         self.max_input_length = max_input_length
         self.report = report
         self.max_reports = max_reports
-        self.normalization = normalization
         self.truncated = 0
 
     @classmethod
@@ -63,9 +49,8 @@ class LengthChecker:
         except (OSError, KeyError, TypeError, ValueError) as err:
             log.warning("%s: cannot check input lengths: %s", path, err)
             return None
-        cleaning = config.get("data", {}).get("cleaning", {})
-        normalization = (cleaning.get("unicode_form", "NFC"), cleaning.get("unescape_html", True))
-        return cls(_piece_counter(spm), max_length, report, normalization=normalization)
+        normalization = Normalization.from_mapping(config.get("data", {}).get("cleaning", {}))
+        return cls(_piece_counter(spm, normalization), max_length, report)
 
     def check(self, lines: Iterable[str], block: int = 256) -> Iterator[str]:
         """Yield ``lines`` unchanged, reporting over-long ones (``block`` lines at a time)."""
@@ -83,8 +68,7 @@ class LengthChecker:
             yield from buffer
 
     def _check_block(self, lines: list[str], first: int) -> None:
-        texts = [normalize(line, *self.normalization) for line in lines]
-        for offset, count in enumerate(self.count_pieces(texts)):
+        for offset, count in enumerate(self.count_pieces(lines)):
             if count <= self.max_pieces:
                 continue
             self.truncated += 1
@@ -111,15 +95,18 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _piece_counter(spm: bytes) -> Callable[[list[str]], list[int]]:
-    """Pieces per text with the export's source SentencePiece model (tensorflow-text)."""
+def _piece_counter(spm: bytes, normalization: Normalization) -> Callable[[list[str]], list[int]]:
+    """Pieces per raw text: the export's normalisation, then its source SentencePiece model."""
     import tensorflow as tf
     import tensorflow_text as tf_text
 
+    from core.normalization_graph import GraphNormalizer
+
+    normalize = GraphNormalizer(normalization)
     tokenizer = tf_text.SentencepieceTokenizer(model=spm, out_type=tf.int32)
 
     def count(texts: list[str]) -> list[int]:
-        lengths = tokenizer.tokenize(tf.constant(texts, tf.string)).row_lengths()
+        lengths = tokenizer.tokenize(normalize(tf.constant(texts, tf.string))).row_lengths()
         return [int(n) for n in lengths.numpy()]
 
     return count

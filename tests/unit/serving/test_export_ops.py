@@ -17,7 +17,7 @@ from tensorflow.python.framework import op_def_registry
 
 # Core ops that run Python code and therefore cannot be served.
 FORBIDDEN = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
-TEXT_OP_PREFIXES = ("Sentencepiece", "NormalizeUTF8")
+TEXT_OP_PREFIXES = ("Sentencepiece", "NormalizeUTF8", "RegexSplit")
 
 
 def exported_op_types(export: Path) -> set[str]:
@@ -51,6 +51,7 @@ def test_export_uses_only_core_and_tensorflow_text_ops(tiny_run: dict[str, Path]
     assert not [op for op in ops if ">" in op], "namespaced custom ops (e.g. Addons>)"
     # The inspection reaches into the library: the tokenizer and the search loop are there.
     assert {"SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= text_ops
+    assert {"RegexSplitWithOffsets", "LookupTableFindV2"} <= ops  # the normaliser
     assert ops & {"While", "StatelessWhile"}
     assert "TopKV2" in ops  # beam search, inside the loop body
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from serving.batching import translate_stream
-from serving.length_check import LengthChecker, normalize
+from serving.length_check import LengthChecker
 from serving.translate import _count_lines, load_translate_fn, main, resolve_version
 
 
@@ -78,26 +77,6 @@ def test_length_checker_is_lazy() -> None:
     for i, _ in enumerate(checker.check(source(), block=100)):
         assert pulled - i <= 100
     assert checker.summary() is None
-
-
-def test_normalize_matches_the_exported_graph() -> None:
-    import tensorflow as tf
-
-    from seq2seq.translator import TextNormalization, Translator
-
-    texts = [
-        "  a\t b  ",
-        "&amp;lt; &lt;x&gt; &quot;q&quot; it&#39;s",
-        "Cafe\u0301",
-        "\u00a0x\u2003y",
-    ]
-    for form, unescape in (("NFC", True), ("NFKC", False), ("none", True)):
-        graph = Translator.normalize(
-            SimpleNamespace(normalization=TextNormalization(form, unescape)),  # type: ignore[arg-type]
-            tf.constant(texts),
-        )
-        expected = [t.decode("utf-8") for t in graph.numpy()]
-        assert [normalize(t, form, unescape) for t in texts] == expected
 
 
 def test_count_lines(tmp_path: Path) -> None:
