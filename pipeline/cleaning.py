@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from core.normalization import normalize as normalize_text
 from pipeline.config import CleaningConfig
+from pipeline.length_units import length_units
 from pipeline.readers import Record
 
 EMPTY_SOURCE = "empty_source"
@@ -24,7 +25,7 @@ def normalize(text: str, config: CleaningConfig) -> str:
     return normalize_text(text, config.normalization())
 
 
-def _too_long(text: str, tokens: int, config: CleaningConfig) -> bool:
+def _too_long(text: str, tokens: float, config: CleaningConfig) -> bool:
     too_many_tokens = 0 < config.max_tokens < tokens
     return too_many_tokens or 0 < config.max_chars < len(text)
 
@@ -33,13 +34,14 @@ def rejection_reason(source: str, target: str, config: CleaningConfig) -> str:
     """The reason a normalized pair is rejected, or ``""`` if it is kept.
 
     ``max_tokens``, ``max_chars`` and ``max_length_ratio`` values <= 0 disable
-    their filter. Tokens are whitespace-separated words.
+    their filter. Tokens are length units (``pipeline.length_units``): whitespace-separated
+    words, and weighted characters of scripts written without spaces.
     """
     if not source.strip():
         return EMPTY_SOURCE
     if not target.strip():
         return EMPTY_TARGET
-    n_src, n_tgt = len(source.split()), len(target.split())
+    n_src, n_tgt = length_units(source), length_units(target)
     if _too_long(source, n_src, config) or _too_long(target, n_tgt, config):
         return TOO_LONG
     ratio = max(n_src, n_tgt) / min(n_src, n_tgt)

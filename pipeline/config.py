@@ -6,8 +6,10 @@ own defaults; ``seq2seq.config`` builds them from YAML.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
+from core.languages import default_character_coverage
 from core.normalization import UNICODE_FORMS, Normalization
 from seq2seq.config_fields import choice
 
@@ -109,7 +111,7 @@ class SentencePieceConfig:
     model_type: str = choice("unigram", ("unigram", "bpe"))
     vocab_size: int = 8000
     joint: bool = True
-    character_coverage: float = 1.0
+    character_coverage: float | None = None
     byte_fallback: bool = False
     user_defined_symbols: tuple[str, ...] = ()
     max_sentences: int = 1_000_000
@@ -117,6 +119,15 @@ class SentencePieceConfig:
     def __post_init__(self) -> None:
         if self.vocab_size < 8:
             raise ValueError("vocab_size must be at least 8")
+        if self.character_coverage is not None and not 0.0 < self.character_coverage <= 1.0:
+            raise ValueError("character_coverage must be in (0, 1]")
+
+    def for_languages(self, *languages: str) -> SentencePieceConfig:
+        """This config with ``character_coverage`` chosen by language where it is not set."""
+        if self.character_coverage is not None:
+            return self
+        coverage = default_character_coverage(*languages)
+        return dataclasses.replace(self, character_coverage=coverage)
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,9 @@ class PreprocessConfig:
             raise ValueError("num_shards must be >= 1")
         if self.shuffle_buckets < 0:
             raise ValueError("shuffle_buckets must be >= 0 (0 chooses one per 50,000 pairs)")
+        # Where the config is silent, the languages choose (frozen: set once, here).
+        languages = (self.source_lang, self.target_lang)
+        object.__setattr__(self, "sentencepiece", self.sentencepiece.for_languages(*languages))
 
     @property
     def all_inputs(self) -> tuple[InputConfig, ...]:
