@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seq2seq.config_fields import choice
+from core.config_fields import choice
 
 INPUT_FORMATS = ("aligned", "tsv", "sample")
 

@@ -81,7 +81,7 @@ def _dispatch(args: argparse.Namespace) -> None:
         for path in write_corpus(args.out_dir, args.pairs, args.seed):
             print(path)
         return
-    from serving.startup_logs import import_tensorflow
+    from core.startup_logs import import_tensorflow
 
     import_tensorflow()
     from seq2seq import stages
@@ -106,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    from core.config_fields import ConfigError
     from pipeline.errors import CorpusError
-    from seq2seq.config_fields import ConfigError
     from seq2seq.evaluation_inputs import EvaluationError
 
     try:

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from core.config_fields import ConfigError, build_section, choice
 from pipeline.config import PreprocessConfig
-from seq2seq.config_fields import ConfigError, build_section, choice
 
 # Keras dtype policies: float32, or float32 weights with float16/bfloat16 computation.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

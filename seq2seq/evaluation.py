@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.length_sorted_batches import TranslateFn, translate_stream
 from seq2seq.config import EvaluateConfig
 from seq2seq.evaluation_attention import AttentionMap
 from seq2seq.evaluation_inputs import (
@@ -34,7 +35,6 @@ from seq2seq.evaluation_scores import (
 )
 from seq2seq.reports.figures import plot_attention, plot_training_curves, read_train_log
 from seq2seq.reports.markdown import render_markdown
-from serving.batching import TranslateFn, translate_stream
 
 log = logging.getLogger("seq2seq")
 SCHEMA_VERSION = 1

@@ -16,7 +16,7 @@ import numpy as np
 import sentencepiece as spm
 import tensorflow as tf
 
-from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
+from core.contract import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.translator import Translator
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from seq2seq.artifacts import RunLayout
+from core.contract import SAVED_MODEL_FILE, TRANSLATIONS, RunLayout, resolve_version
+from core.saved_model import load_translate_fn
 from seq2seq.config import DecodeConfig
 from seq2seq.evaluation import System
 from seq2seq.evaluation_attention import AttentionReader
 from seq2seq.translator import Translator
-from serving.translate import load_translate_fn, resolve_version
 
 
 def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeConfig) -> System:
@@ -20,7 +20,7 @@ def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeC
 
     def translate(batch: list[str]) -> list[str]:
         result = translator.translate(tf.constant(batch))
-        return [t.decode("utf-8") for t in result["translations"].numpy()]
+        return [t.decode("utf-8") for t in result[TRANSLATIONS].numpy()]
 
     reader = AttentionReader(translator, layout.source_spm, layout.target_spm)
     description = {
@@ -33,7 +33,7 @@ def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeC
 
 def resolve_saved_model(path: Path) -> Path:
     """``serving/models/NAME/VERSION`` as given, or the latest version under ``NAME``."""
-    if (path / "saved_model.pb").is_file():
+    if (path / SAVED_MODEL_FILE).is_file():
         return path
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such model folder (expected serving/models/NAME)")

@@ -11,7 +11,7 @@ from typing import Any
 import tensorflow as tf
 import yaml
 
-from seq2seq.artifacts import RunLayout
+from core.contract import RunLayout
 from seq2seq.config import DecodeConfig, ExperimentConfig, to_dict
 from seq2seq.evaluation import EvaluationError, evaluate, read_inputs
 from seq2seq.evaluation_systems import checkpoint_system, resolve_saved_model, saved_model_system

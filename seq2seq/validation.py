@@ -9,9 +9,7 @@ from pathlib import Path
 import sacrebleu
 import tensorflow as tf
 
-from serving.batching import translate_chunk
-
-TranslateFn = Callable[[list[str]], list[str]]
+from core.length_sorted_batches import TranslateFn, translate_chunk
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from core.startup_logs import import_tensorflow
 from serving.dynamic_batching import DynamicBatcher
 from serving.model_registry import ModelRegistry
 from serving.rest_api import (
@@ -42,7 +43,6 @@ from serving.rest_api import (
     servable_not_found,
     status_response,
 )
-from serving.startup_logs import import_tensorflow
 
 log = logging.getLogger("serving.server")
 REQUEST_TIMEOUT_S = 300.0

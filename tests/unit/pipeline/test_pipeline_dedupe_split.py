@@ -9,10 +9,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.contract import DataLayout
 from pipeline.buckets import CleanAndSplit, bucket_of
 from pipeline.config import CleaningConfig, InputConfig, SplitConfig
 from pipeline.dedupe import drop_duplicates
-from pipeline.layout import Layout
 from pipeline.manifest import COUNT, PART, REJECTS, TEXT, sum_counts
 from pipeline.readers import FileTask
 from pipeline.recordio import read_records
@@ -91,7 +91,7 @@ def test_bucket_of_is_stable() -> None:
 def test_clean_and_split_writes_sorted_parts_and_counts(tmp_path: Path) -> None:
     (tmp_path / "c.tsv").write_text("b\tB\n\tE\na\tA\nb\tB\nz\tZ\n")
     task = FileTask("c", 1, (str(tmp_path / "c.tsv"),), offsets=(), lines=5, tsv=True)
-    layout = Layout(str(tmp_path / "out"), "en", "es")
+    layout = DataLayout(str(tmp_path / "out"), "en", "es")
     config = SplitConfig(dev_fraction=0.0, test_fraction=0.0)
     step = CleanAndSplit(CleaningConfig(), config, {"c": "train"}, layout, buckets=2)
     expected_counts = {

@@ -10,10 +10,10 @@ import sentencepiece as spm
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 
+from core.contract import DataLayout
 from pipeline import writers
 from pipeline.config import SentencePieceConfig
 from pipeline.encoding import EncodeSplits, make_example, shard_of
-from pipeline.layout import Layout
 from pipeline.recordio import tfrecord_frame, write_records
 from pipeline.stats import read_counts
 from pipeline.subwords import train_sentencepiece, training_sample
@@ -84,7 +84,7 @@ def test_int64_example_matches_tensorflow() -> None:
     assert parsed == tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _write_text(layout: Layout, split: str, pairs: list[tuple[str, str]]) -> list:
+def _write_text(layout: DataLayout, split: str, pairs: list[tuple[str, str]]) -> list:
     part = layout.work("text", f"{split}.pkl")
     write_records(part, sorted(pairs))
     return writers.write_split_text([part], *layout.texts(split))
@@ -96,7 +96,7 @@ def test_encode_splits_writes_sharded_tfrecords_in_text_order(
     import tensorflow as tf
 
     monkeypatch.setattr(writers, "ENCODE_CHUNK_LINES", 2)
-    layout = Layout(str(tmp_path), "src", "tgt")
+    layout = DataLayout(str(tmp_path), "src", "tgt")
     for side in ("source", "target"):
         (tmp_path / "sentencepiece").mkdir(exist_ok=True)
         (tmp_path / "sentencepiece" / f"{side}.model").write_bytes(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from core.contract import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.decoding.ranking import NEG_INF, chunk_size, chunked_top_k, top_candidates
-from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
 
 
 def test_chunk_size_is_a_divisor_near_the_square_root() -> None:

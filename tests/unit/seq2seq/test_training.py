@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seq2seq.artifacts import RunLayout
+from core.contract import RunLayout
 from seq2seq.config import load_config
 from seq2seq.training import Trainer, restore_best
 

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = """
 import os
-from serving.startup_logs import quiet_native_logs
+from core.startup_logs import quiet_native_logs
 os.write(2, b"before;")
 with quiet_native_logs():
     os.write(2, b"inside;")

@@ -8,9 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from serving.batching import translate_stream
+from core.contract import resolve_version
+from core.length_sorted_batches import translate_stream
+from core.saved_model import load_translate_fn
 from serving.length_check import LengthChecker, normalize
-from serving.translate import _count_lines, load_translate_fn, main, resolve_version
+from serving.translate import _count_lines, main
 
 
 def upper(batch: list[str]) -> list[str]:
