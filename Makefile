@@ -25,8 +25,8 @@ demo: install
 		| $(BIN)/python -m serving.translate --model serving/models/$(EXPERIMENT)
 
 lint: install
-	$(BIN)/ruff check core pipeline seq2seq serving tests benchmarks
-	$(BIN)/ruff format --check core pipeline seq2seq serving tests benchmarks
+	$(BIN)/ruff check core nmt pipeline seq2seq serving tests benchmarks
+	$(BIN)/ruff format --check core nmt pipeline seq2seq serving tests benchmarks
 	$(BIN)/mypy
 
 test: lint

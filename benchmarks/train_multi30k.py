@@ -29,8 +29,8 @@ import sentencepiece as spm
 from compute import matmul_gflops, weights_per_piece
 
 from core.contract import RunLayout
-from seq2seq import stages
-from seq2seq.config import ExperimentConfig, load_config
+from nmt import stages
+from nmt.config import ExperimentConfig, load_config
 from seq2seq.training import restore_best
 from seq2seq.vocabulary import vocab_size
 

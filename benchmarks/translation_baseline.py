@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from core.contract import BOS_ID, EOS_ID, PAD_ID
-from seq2seq import stages
-from seq2seq.config import load_config
+from nmt import stages
+from nmt.config import load_config
 from seq2seq.decoding.ranking import log_normalizer, ranked_logits
 
 NEG_INF = -1e9

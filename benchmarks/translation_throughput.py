@@ -40,7 +40,7 @@ import yaml
 from core.contract import resolve_version
 from core.length_sorted_batches import translate_chunk
 from core.saved_model import load_translate_fn
-from seq2seq.config import load_config
+from nmt.config import load_config
 
 DECODERS = ("graph", "loop", "eager")
 LABELS = {"loop": "loop, tf.function step", "eager": "loop, eager step"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.config_fields import ConfigError
-from seq2seq.config import ExperimentConfig, load_config
+from nmt.config import ExperimentConfig, load_config
 
 REPO = Path(__file__).resolve().parents[3]
 MINIMAL = "experiment: t\ndata:\n  inputs:\n    - {name: s, format: sample, pairs: 10}\n"

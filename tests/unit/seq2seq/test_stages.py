@@ -9,7 +9,7 @@ import sys
 def test_training_side_imports_no_apache_beam() -> None:
     """Apache Beam loads only when the preprocessing stage runs."""
     code = (
-        "import sys, seq2seq.stages, seq2seq.cli; "
+        "import sys, nmt.stages, nmt.cli; "
         "print('apache_beam' in sys.modules); "
         "from pipeline.preprocess import run_preprocess; "
         "print('apache_beam' in sys.modules)"

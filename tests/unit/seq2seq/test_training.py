@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core.contract import RunLayout
-from seq2seq.config import load_config
+from nmt.config import load_config
 from seq2seq.training import Trainer, restore_best
 
 

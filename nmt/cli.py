@@ -84,8 +84,8 @@ def _dispatch(args: argparse.Namespace) -> None:
     from core.startup_logs import import_tensorflow
 
     import_tensorflow()
-    from seq2seq import stages
-    from seq2seq.config import load_config
+    from nmt import stages
+    from nmt.config import load_config
 
     config = load_config(args.config, tuple(args.overrides))
     actions = {

@@ -11,8 +11,15 @@ from typing import Any
 import tensorflow as tf
 import yaml
 
-from core.contract import RunLayout
-from seq2seq.config import DecodeConfig, ExperimentConfig, to_dict
+from core.contract import (
+    CONFIG_ASSET,
+    SOURCE_MODEL_ASSET,
+    TARGET_MODEL_ASSET,
+    TRANSLATIONS,
+    RunLayout,
+)
+from nmt.config import ExperimentConfig, to_dict
+from seq2seq.config import DecodeConfig
 from seq2seq.evaluation import EvaluationError, evaluate, read_inputs
 from seq2seq.evaluation_systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
@@ -70,7 +77,7 @@ def train(config: ExperimentConfig) -> TrainResult:
         translator = make_translator(config, model, greedy)
 
         def translate(batch: list[str]) -> list[str]:
-            result = translator.translate(tf.constant(batch))["translations"].numpy()
+            result = translator.translate(tf.constant(batch))[TRANSLATIONS].numpy()
             return [t.decode("utf-8") for t in result]
 
         return translate
@@ -136,9 +143,9 @@ def export(config: ExperimentConfig) -> Path:
     """Export the next SavedModel version under ``serving/models/<experiment>/``."""
     layout = _layout(config)
     assets = {
-        "config.yaml": layout.config_copy,
-        "source.model": layout.source_spm,
-        "target.model": layout.target_spm,
+        CONFIG_ASSET: layout.config_copy,
+        SOURCE_MODEL_ASSET: layout.source_spm,
+        TARGET_MODEL_ASSET: layout.target_spm,
     }
     metadata = {
         "experiment": config.experiment,
