@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     from core.config_fields import ConfigError
     from pipeline.errors import CorpusError
-    from seq2seq.evaluation_inputs import EvaluationError
+    from seq2seq.evaluation.inputs import EvaluationError
 
     try:
         _dispatch(args)

@@ -20,8 +20,9 @@ from core.contract import (
 )
 from nmt.config import ExperimentConfig, to_dict
 from seq2seq.config import DecodeConfig
-from seq2seq.evaluation import EvaluationError, evaluate, read_inputs
-from seq2seq.evaluation_systems import checkpoint_system, resolve_saved_model, saved_model_system
+from seq2seq.evaluation.inputs import EvaluationError
+from seq2seq.evaluation.run import evaluate, read_inputs
+from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
 from seq2seq.training import Trainer, TrainResult, restore_best

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.evaluation import read_inputs
-from seq2seq.evaluation_inputs import EvaluationError, read_lines, read_references
+from seq2seq.evaluation.inputs import EvaluationError, read_lines, read_references
+from seq2seq.evaluation.run import read_inputs
 
 
 def write(path: Path, text: str) -> Path:

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from seq2seq.reports.figures import plot_attention, plot_training_curves, read_train_log
-from seq2seq.reports.markdown import cell, render_markdown
+from seq2seq.evaluation.reports.figures import plot_attention, plot_training_curves, read_train_log
+from seq2seq.evaluation.reports.markdown import cell, render_markdown
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

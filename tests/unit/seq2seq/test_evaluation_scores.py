@@ -8,7 +8,7 @@ import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from seq2seq.config import BleuVariant, EvaluateConfig
-from seq2seq.evaluation_scores import (
+from seq2seq.evaluation.scores import (
     bucket_scores,
     corpus_scores,
     extremes,

@@ -10,8 +10,8 @@ import tensorflow as tf
 from core.contract import SAVED_MODEL_FILE, TRANSLATIONS, RunLayout, resolve_version
 from core.saved_model import load_translate_fn
 from seq2seq.config import DecodeConfig
-from seq2seq.evaluation import System
-from seq2seq.evaluation_attention import AttentionReader
+from seq2seq.evaluation.attention import AttentionReader
+from seq2seq.evaluation.run import System
 from seq2seq.translator import Translator
 
 

@@ -1,4 +1,6 @@
-"""Translate a source file, score it with sacrebleu and write ``report.json`` and ``report.md``.
+"""One evaluation run: translate a source file, score it with sacrebleu, write the report.
+
+The report is ``report.json`` and ``report.md`` (with ``reports``' figures).
 
 The system is either a run's checkpoint (through the in-graph ``Translator``,
 with attention heatmaps) or an exported SavedModel (its ``serving_default``
@@ -17,14 +19,15 @@ from typing import Any
 
 from core.length_sorted_batches import TranslateFn, translate_stream
 from seq2seq.config import EvaluateConfig
-from seq2seq.evaluation_attention import AttentionMap
-from seq2seq.evaluation_inputs import (
-    EvaluationError,
+from seq2seq.evaluation.attention import AttentionMap
+from seq2seq.evaluation.inputs import (
     check_parallel,
     read_lines,
     read_references,
 )
-from seq2seq.evaluation_scores import (
+from seq2seq.evaluation.reports.figures import plot_attention, plot_training_curves, read_train_log
+from seq2seq.evaluation.reports.markdown import render_markdown
+from seq2seq.evaluation.scores import (
     bucket_scores,
     corpus_scores,
     extremes,
@@ -33,15 +36,11 @@ from seq2seq.evaluation_scores import (
     sample_indices,
     sentence_chrf,
 )
-from seq2seq.reports.figures import plot_attention, plot_training_curves, read_train_log
-from seq2seq.reports.markdown import render_markdown
 
 log = logging.getLogger("seq2seq")
 SCHEMA_VERSION = 1
 HYPOTHESES_FILE = "hypotheses.txt"
 AttentionFn = Callable[[Sequence[int], Sequence[str], Sequence[str]], list[AttentionMap]]
-
-__all__ = ["EvaluationData", "EvaluationError", "System", "evaluate", "read_inputs"]
 
 
 @dataclass(frozen=True)
