@@ -20,6 +20,7 @@ from core.contract import (
 )
 from nmt.config import ExperimentConfig, to_dict
 from seq2seq.config import DecodeConfig
+from seq2seq.dev_scores import DevText, TranslateFn
 from seq2seq.evaluation.inputs import EvaluationError
 from seq2seq.evaluation.run import evaluate, read_inputs
 from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
@@ -27,7 +28,6 @@ from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
 from seq2seq.training import Trainer, TrainResult, restore_best
 from seq2seq.translator import TextNormalization, Translator
-from seq2seq.validation import DevText, TranslateFn
 
 log = logging.getLogger("seq2seq")
 STAGES = ("preprocess", "train", "evaluate", "export")

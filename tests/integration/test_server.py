@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from serving.dynamic_batching import DynamicBatcher
 from serving.model_registry import ModelRegistry
+from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
 from serving.server import ModelServer, make_http_server, run_batch
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from seq2seq.layers.recurrent import make_cell
+from seq2seq.layers.cells import make_cell
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

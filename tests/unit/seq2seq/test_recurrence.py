@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seq2seq.layers.recurrence import cell_math, run_sequence, zero_state
-from seq2seq.layers.recurrent import make_cell, state_size
+from seq2seq.layers.cell_loop import cell_math, run_sequence, zero_state
+from seq2seq.layers.cells import make_cell, state_size
 
 UNITS, HEAD, FEED, BATCH, STEPS = 6, 5, 3, 3, 7
 

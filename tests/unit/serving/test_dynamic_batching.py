@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from serving.dynamic_batching import DynamicBatcher
+from serving.request_batcher import DynamicBatcher
 
 WAIT_S = 10.0
 

@@ -1,4 +1,4 @@
-"""Validation on the dev split: loss over dev TFRecords and BLEU of greedy dev translations."""
+"""Dev-split scores during training: loss over dev TFRecords, BLEU of greedy translations."""
 
 from __future__ import annotations
 
