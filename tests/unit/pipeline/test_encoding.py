@@ -1,4 +1,4 @@
-"""SentencePiece training and the encoding DoFn."""
+"""SentencePiece models with fixed special ids, and the encoding DoFn."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from core.contract import DataLayout
 from pipeline import writers
 from pipeline.config import SentencePieceConfig
 from pipeline.encoding import EncodeSplits, make_example, shard_of
-from pipeline.recordio import tfrecord_frame, write_records
+from pipeline.recordio import write_records
 from pipeline.stats import read_counts
-from pipeline.subwords import train_sentencepiece, training_sample
-from pipeline.tfexample import serialize_int64_example
+from pipeline.subwords import train_sentencepiece
 
 WORDS = [
     "the",
@@ -64,26 +63,6 @@ def test_models_have_fixed_special_ids(models: Path) -> None:
     assert (models / "source.vocab").read_text().splitlines()[4].startswith("<sep>\t")
 
 
-def test_training_sample_is_bounded_and_order_independent(tmp_path: Path) -> None:
-    lines = [f"line {i}" for i in range(100)]
-    (tmp_path / "a").write_text("\n".join(lines) + "\n")
-    (tmp_path / "b").write_text("\n".join(reversed(lines)) + "\n")
-    sample = training_sample([tmp_path / "a"], 10)
-    assert len(sample) == 10
-    assert sample == training_sample([tmp_path / "b"], 10)
-
-
-def test_int64_example_matches_tensorflow() -> None:
-    import tensorflow as tf
-
-    features = {"ids": [0, 5, 300, 2**40], "empty": [], "neg": [-3]}
-    feature = {
-        k: tf.train.Feature(int64_list=tf.train.Int64List(value=v)) for k, v in features.items()
-    }
-    parsed = tf.train.Example.FromString(serialize_int64_example(features))
-    assert parsed == tf.train.Example(features=tf.train.Features(feature=feature))
-
-
 def _write_text(layout: DataLayout, split: str, pairs: list[tuple[str, str]]) -> list:
     part = layout.work("text", f"{split}.pkl")
     write_records(part, sorted(pairs))
@@ -126,11 +105,3 @@ def test_encode_splits_writes_sharded_tfrecords_in_text_order(
     assert (tmp_path / "tfrecords" / "test-00000-of-00001.tfrecord").read_bytes() == b""
     lengths = read_counts(layout.work("length_counts.json"))
     assert sum(n for key, n in lengths.items() if key.startswith("train/source/")) == 7
-
-
-def test_tfrecord_frame_reads_back_with_tensorflow(tmp_path: Path) -> None:
-    import tensorflow as tf
-
-    payloads = [b"", b"x", b"\x00" * 300]
-    (tmp_path / "r.tfrecord").write_bytes(b"".join(tfrecord_frame(d) for d in payloads))
-    assert [r.numpy() for r in tf.data.TFRecordDataset(str(tmp_path / "r.tfrecord"))] == payloads

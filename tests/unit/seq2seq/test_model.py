@@ -1,4 +1,4 @@
-"""Model layers: shapes, masking and ``get_config`` round trips for every option."""
+"""The model: shapes, masking, embeddings, bridges and ``get_config`` for every option."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seq2seq.layers.attention import BahdanauAttention, LuongAttention
-from seq2seq.layers.decoder import Decoder
 from seq2seq.layers.encoder import Encoder
 from seq2seq.model import Seq2Seq
 
 SOURCE = tf.constant([[5, 6, 7, 3], [8, 3, 0, 0]])
+
+
 TARGET_IN = tf.constant([[2, 9, 10], [2, 11, 0]])
 
 
@@ -128,47 +128,10 @@ def test_bridges(cell: str, layers: int) -> None:
         Seq2Seq(10, 10, bridge="mean")
 
 
-@pytest.mark.parametrize("score", ["general", "dot"])
-def test_luong_scale_divides_scores_by_sqrt_units(score: str) -> None:
-    memory, query = tf.random.normal([2, 4, 6], seed=1), tf.random.normal([2, 3, 6], seed=2)
-    mask = tf.constant([[True] * 4, [True, True, False, False]])
-    scaled, plain = LuongAttention(6, score=score), LuongAttention(6, score=score, scale=False)
-    keys = scaled.prepare_keys(memory)
-    plain.prepare_keys(memory)  # builds the projection
-    plain.set_weights(scaled.get_weights())
-    plain_keys = plain.prepare_keys(memory)
-    np.testing.assert_allclose(
-        scaled.scores(query, keys).numpy(),
-        plain.scores(query, plain_keys).numpy() / np.sqrt(6.0),
-        rtol=1e-5,
-        atol=1e-6,
-    )
-    _, weights = scaled(query, keys, memory, mask)
-    np.testing.assert_allclose(weights.numpy().sum(axis=-1), 1.0, rtol=1e-5)
-    assert np.all(weights.numpy()[1, :, 2:] == 0.0)
-
-
 def test_dot_score_needs_matching_sizes() -> None:
     with pytest.raises(ValueError, match="luong_score 'dot'"):
         Seq2Seq(10, 10, luong_score="dot", bidirectional=True)
     tiny(luong_score="dot", bidirectional=False)
-
-
-@pytest.mark.parametrize(
-    "layer",
-    [
-        LuongAttention(6, score="dot"),
-        LuongAttention(6, scale=False),
-        BahdanauAttention(5),
-        Encoder(10, 4, 6, cell="gru", num_layers=2, bidirectional=False, dropout=0.1),
-        Encoder(10, 4, 6, final_state="both"),
-        Decoder(11, 4, 6, cell="lstm", num_layers=2, attention="bahdanau", input_feeding=False),
-        Decoder(11, 4, 6, bridge=False),
-    ],
-)
-def test_layers_round_trip_through_get_config(layer: keras.layers.Layer) -> None:
-    config = layer.get_config()
-    assert type(layer).from_config(config).get_config() == config
 
 
 def test_model_round_trips_through_get_config() -> None:

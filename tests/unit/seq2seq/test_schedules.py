@@ -1,4 +1,4 @@
-"""Learning-rate schedule and length-bucketed batching."""
+"""Learning-rate schedule: warmup, decay and plateau scaling."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seq2seq.data import bucket_batch_sizes
 from seq2seq.schedules import LearningRate
 
 
@@ -32,8 +31,3 @@ def test_plateau_scale_multiplies() -> None:
 def test_unknown_decay() -> None:
     with pytest.raises(ValueError, match="valid options"):
         LearningRate(0.1, 1, "cosine", tf.Variable(1.0))
-
-
-def test_bucket_batch_sizes() -> None:
-    assert bucket_batch_sizes([8, 16, 33], 64) == [64, 64, 64, 64]
-    assert bucket_batch_sizes([8, 16, 33], 512, "tokens") == [64, 32, 15, 15]

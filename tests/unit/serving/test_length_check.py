@@ -1,0 +1,59 @@
+"""Over-long line warnings, and the normalisation the check shares with the export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+from serving.length_check import LengthChecker, normalize
+
+
+def counter(texts: list[str]) -> list[int]:
+    return [len(text.split()) for text in texts]
+
+
+def test_length_checker_reports_overlong_lines_with_their_numbers() -> None:
+    messages: list[str] = []
+    checker = LengthChecker(counter, max_input_length=4, report=messages.append, max_reports=2)
+    lines = ["a b c", "a b c d", "", "x " * 9, "y " * 5]
+    assert list(checker.check(iter(lines), block=2)) == lines
+    assert checker.truncated == 3
+    assert len(messages) == 2  # capped; the summary has the total
+    assert messages[0].startswith("line 2 has 4 source pieces; the model reads only the first 3")
+    assert messages[1].startswith("line 4 has 9 source pieces")
+    assert checker.summary() == "3 line(s) were longer than the model reads and were truncated"
+
+
+def test_length_checker_is_lazy() -> None:
+    pulled = 0
+
+    def source() -> Iterator[str]:
+        nonlocal pulled
+        for _ in range(10_000):
+            pulled += 1
+            yield "a b"
+
+    checker = LengthChecker(counter, max_input_length=10, report=print)
+    for i, _ in enumerate(checker.check(source(), block=100)):
+        assert pulled - i <= 100
+    assert checker.summary() is None
+
+
+def test_normalize_matches_the_exported_graph() -> None:
+    import tensorflow as tf
+
+    from seq2seq.translator import TextNormalization, Translator
+
+    texts = [
+        "  a\t b  ",
+        "&amp;lt; &lt;x&gt; &quot;q&quot; it&#39;s",
+        "Cafe\u0301",
+        "\u00a0x\u2003y",
+    ]
+    for form, unescape in (("NFC", True), ("NFKC", False), ("none", True)):
+        graph = Translator.normalize(
+            SimpleNamespace(normalization=TextNormalization(form, unescape)),  # type: ignore[arg-type]
+            tf.constant(texts),
+        )
+        expected = [t.decode("utf-8") for t in graph.numpy()]
+        assert [normalize(t, form, unescape) for t in texts] == expected
