@@ -1,5 +1,5 @@
 # Two entry points: `make demo` (set-up + whole pipeline on the sample corpus)
-# and `make test` (set-up + lint, format and type checks + test suite).
+# and `make test` (set-up + lint, format, type and import-layering checks + test suite).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,9 +25,10 @@ demo: install
 		| $(BIN)/python -m serving.translate --model serving/models/$(EXPERIMENT)
 
 lint: install
-	$(BIN)/ruff check core pipeline seq2seq serving tests benchmarks
-	$(BIN)/ruff format --check core pipeline seq2seq serving tests benchmarks
+	$(BIN)/ruff check core nmt pipeline seq2seq serving tests benchmarks
+	$(BIN)/ruff format --check core nmt pipeline seq2seq serving tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest -q

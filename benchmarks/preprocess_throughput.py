@@ -31,6 +31,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from core.contract import SPLITS, DataLayout
 from pipeline.cleaning import clean_record
 from pipeline.config import (
     CleaningConfig,
@@ -40,7 +41,6 @@ from pipeline.config import (
     SplitConfig,
 )
 from pipeline.encoding import make_example, shard_of
-from pipeline.layout import SPLITS, Layout
 from pipeline.preprocess import run_preprocess
 from pipeline.readers import Record, decode_line, iter_lines
 from pipeline.recordio import tfrecord_frame
@@ -117,7 +117,7 @@ def _encode(pairs: list[tuple[str, str]], model: str, paths: list[str]) -> None:
 def plain_loop(data: Path, config: PreprocessConfig, out: Path) -> dict[str, float]:
     """The same work as the stage, in one process; returns its timings in seconds."""
     start = time.perf_counter()
-    layout = Layout(str(out), config.source_lang, config.target_lang)
+    layout = DataLayout(str(out), config.source_lang, config.target_lang)
     for sub in ("text", "sentencepiece", "tfrecords"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     splits = _clean_dedupe_split(data, config)

@@ -36,7 +36,7 @@ from typing import Any
 
 from translation_throughput import decode_settings
 
-from serving.translate import resolve_version
+from core.contract import resolve_version
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -28,9 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import sentencepiece as spm
 from compute import matmul_gflops, weights_per_piece
 
-from seq2seq import stages
-from seq2seq.artifacts import RunLayout
-from seq2seq.config import ExperimentConfig, load_config
+from core.contract import RunLayout
+from nmt import stages
+from nmt.config import ExperimentConfig, load_config
 from seq2seq.training import restore_best
 from seq2seq.vocabulary import vocab_size
 

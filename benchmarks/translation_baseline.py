@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from seq2seq import stages
-from seq2seq.config import load_config
+from core.contract import BOS_ID, EOS_ID, PAD_ID
+from nmt import stages
+from nmt.config import load_config
 from seq2seq.decoding.ranking import log_normalizer, ranked_logits
-from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
 
 NEG_INF = -1e9
 

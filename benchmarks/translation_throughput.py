@@ -37,9 +37,10 @@ from typing import Any
 import sentencepiece as spm
 import yaml
 
-from seq2seq.config import load_config
-from serving.batching import translate_chunk
-from serving.translate import load_translate_fn, resolve_version
+from core.contract import resolve_version
+from core.length_sorted_batches import translate_chunk
+from core.saved_model import load_translate_fn
+from nmt.config import load_config
 
 DECODERS = ("graph", "loop", "eager")
 LABELS = {"loop": "loop, tf.function step", "eager": "loop, eager step"}

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import apache_beam as beam
 
+from core.contract import DataLayout
 from pipeline.cleaning import clean_record
 from pipeline.config import CleaningConfig, SplitConfig
 from pipeline.dedupe import drop_duplicates
-from pipeline.layout import Layout
 from pipeline.manifest import PART, REJECTS, TEXT, Entry, SelectKind, count_entries
 from pipeline.readers import FileTask, Record, read_task
 from pipeline.recordio import read_records, write_records
@@ -40,7 +40,7 @@ def reject_order(record: Record) -> tuple[str, int, str]:
 class ReadCleanFn(beam.DoFn):
     """Reads and cleans one numbered chunk into bucket part files and a rejects part."""
 
-    def __init__(self, config: CleaningConfig, layout: Layout, buckets: int) -> None:
+    def __init__(self, config: CleaningConfig, layout: DataLayout, buckets: int) -> None:
         self._config, self._layout, self._buckets = config, layout, buckets
 
     def process(self, element: tuple[int, FileTask]) -> Iterator[Entry]:
@@ -81,7 +81,7 @@ class ProcessBucketFn(beam.DoFn):
     """Dedupes, splits and sorts one bucket; writes a sorted text part per split."""
 
     def __init__(
-        self, split: SplitConfig, roles: Mapping[str, str], dedupe: bool, layout: Layout
+        self, split: SplitConfig, roles: Mapping[str, str], dedupe: bool, layout: DataLayout
     ) -> None:
         self._split, self._roles, self._dedupe, self._layout = split, dict(roles), dedupe, layout
 
@@ -115,7 +115,7 @@ class CleanAndSplit(beam.PTransform):
         cleaning: CleaningConfig,
         split: SplitConfig,
         roles: Mapping[str, str],
-        layout: Layout,
+        layout: DataLayout,
         buckets: int,
     ) -> None:
         super().__init__()

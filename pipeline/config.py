@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from core.config_fields import choice
 from core.languages import default_character_coverage
 from core.normalization import UNICODE_FORMS, Normalization
-from seq2seq.config_fields import choice
 
 INPUT_FORMATS = ("aligned", "tsv", "sample")
 

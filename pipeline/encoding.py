@@ -22,7 +22,7 @@ import apache_beam as beam
 import sentencepiece as spm
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.layout import SPLITS, Layout
+from core.contract import SPLITS, DataLayout
 from pipeline.manifest import TFRECORD, Entry, Gather, count_entries, sum_counts, values_of
 from pipeline.readers import iter_lines
 from pipeline.recordio import concatenate, tfrecord_frame
@@ -72,7 +72,7 @@ def shard_of(source: str, target: str, shards: int) -> int:
     return zlib.crc32(f"{source}\t{target}".encode()) % shards
 
 
-def _read_pairs(chunk: TextChunk, layout: Layout) -> list[tuple[str, str]]:
+def _read_pairs(chunk: TextChunk, layout: DataLayout) -> list[tuple[str, str]]:
     source_path, target_path = layout.texts(chunk.split)
     sources = iter_lines(source_path, chunk.source_offset, chunk.lines)
     targets = iter_lines(target_path, chunk.target_offset, chunk.lines)
@@ -85,7 +85,7 @@ class EncodeChunkFn(beam.DoFn):
     Emits a ``TFRECORD`` entry per part and the ``split/side/bucket`` length counts.
     """
 
-    def __init__(self, layout: Layout, num_shards: int) -> None:
+    def __init__(self, layout: DataLayout, num_shards: int) -> None:
         self._layout, self._num_shards = layout, num_shards
         self._source: Any = None
         self._target: Any = None
@@ -137,7 +137,7 @@ def _length_counts(split: str, lengths: dict[str, Counter[int]]) -> Counter[str]
     return counts
 
 
-def finish_encode(entries: list[Entry], layout: Layout, num_shards: int) -> None:
+def finish_encode(entries: list[Entry], layout: DataLayout, num_shards: int) -> None:
     """Concatenates each shard's parts in chunk order; writes the length counts."""
     for split in SPLITS:
         shards = num_shards if split == "train" else 1
@@ -150,7 +150,7 @@ def finish_encode(entries: list[Entry], layout: Layout, num_shards: int) -> None
 class EncodeSplits(beam.PTransform):
     """The text index (one element) → TFRecord shards of every split, and length counts."""
 
-    def __init__(self, layout: Layout, num_shards: int) -> None:
+    def __init__(self, layout: DataLayout, num_shards: int) -> None:
         super().__init__()
         self._layout, self._num_shards = layout, num_shards
 

@@ -28,18 +28,18 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from core.config_fields import ConfigError
+from core.contract import SENTENCEPIECE_DIR, SPLITS, TFRECORDS_DIR, DataLayout
 from pipeline.buckets import CleanAndSplit
 from pipeline.config import PreprocessConfig
 from pipeline.encoding import EncodeSplits
 from pipeline.errors import CorpusError
-from pipeline.layout import SPLITS, Layout
 from pipeline.readers import FileTask, ResolvedInput, resolve_input
 from pipeline.sample_corpus import write_corpus
 from pipeline.splitting import LEAKAGE
 from pipeline.stats import check_accounting, corpus_stats, length_histograms, read_counts
 from pipeline.subwords import TrainSentencePiece
 from pipeline.writers import WriteCleanOutputs, read_json
-from seq2seq.config_fields import ConfigError
 
 LOG = logging.getLogger("pipeline")
 
@@ -74,7 +74,11 @@ def bucket_count(config: PreprocessConfig, total_pairs: int) -> int:
 
 
 def build_pipeline(
-    p: beam.Pipeline, config: PreprocessConfig, tasks: list[FileTask], layout: Layout, buckets: int
+    p: beam.Pipeline,
+    config: PreprocessConfig,
+    tasks: list[FileTask],
+    layout: DataLayout,
+    buckets: int,
 ) -> None:
     """Adds the whole stage to ``p``; its last step depends on every output."""
     entries = (
@@ -105,21 +109,21 @@ def run_pipeline(options: PipelineOptions, build: Any, *args: Any) -> None:
             client.close()
 
 
-def _prepare(layout: Layout) -> None:
+def _prepare(layout: DataLayout) -> None:
     """Removes a previous run's shards, models and work files (folders come with files)."""
-    patterns = [layout.path("tfrecords", "*.tfrecord"), layout.path("sentencepiece", "*")]
+    patterns = [layout.path(TFRECORDS_DIR, "*.tfrecord"), layout.path(SENTENCEPIECE_DIR, "*")]
     stale = [m.path for r in FileSystems.match(patterns) for m in r.metadata_list]
     if stale:
         FileSystems.delete(stale)
     _remove_work(layout)
 
 
-def _remove_work(layout: Layout) -> None:
+def _remove_work(layout: DataLayout) -> None:
     if FileSystems.exists(layout.work()):
         FileSystems.delete([layout.work()])
 
 
-def _collect_stats(config: PreprocessConfig, layout: Layout) -> dict[str, Any]:
+def _collect_stats(config: PreprocessConfig, layout: DataLayout) -> dict[str, Any]:
     """Reads the counts the steps wrote, checks the accounting and logs each step."""
     counts = read_counts(layout.work("clean_counts.json"))
     corpora = corpus_stats(counts, [i.name for i in config.all_inputs])
@@ -163,7 +167,7 @@ def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
         raise ConfigError("source_lang and target_lang must differ")
     root = output_root(out_dir)
     inputs = _resolve_inputs(config, root)
-    layout = Layout(root, config.source_lang, config.target_lang)
+    layout = DataLayout(root, config.source_lang, config.target_lang, join=FileSystems.join)
     _prepare(layout)
     tasks = [task for r in inputs for task in r.tasks]
     buckets = bucket_count(config, sum(r.lines for r in inputs))
@@ -174,7 +178,7 @@ def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
         stats = _collect_stats(config, layout)
     finally:
         _remove_work(layout)
-    with FileSystems.create(layout.path("stats.json")) as handle:
+    with FileSystems.create(layout.stats) as handle:
         handle.write((json.dumps(stats, indent=2) + "\n").encode("utf-8"))
-    LOG.info("done: stats written to %s", layout.path("stats.json"))
+    LOG.info("done: stats written to %s", layout.stats)
     return stats

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
+from core.contract import SPLITS
 from pipeline.config import SplitConfig
-from pipeline.layout import SPLITS
 from pipeline.readers import Record
 
 LEAKAGE = "leakage"

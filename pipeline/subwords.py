@@ -7,7 +7,7 @@ The model is trained on a bounded, deterministic sample of the train split: the
 ``max_sentences`` sentences with the smallest SHA-1 hash, fed in hash order.
 Normalization is left to the cleaning step (SentencePiece's own is ``identity``),
 so decoding a sentence's pieces gives back the cleaned text. Special ids are
-fixed: pad=0, unk=1, bos=2, eos=3.
+fixed (``core.contract``): pad=0, unk=1, bos=2, eos=3.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ import apache_beam as beam
 import sentencepiece as spm
 from apache_beam.io.filesystems import FileSystems
 
+from core.contract import BOS_ID, EOS_ID, PAD_ID, SENTENCEPIECE_DIR, UNK_ID, DataLayout
 from pipeline.config import SentencePieceConfig
 from pipeline.errors import CorpusError
-from pipeline.layout import Layout
 
 LOG = logging.getLogger("pipeline")
 
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 _SEED = 1234
 # Unigram training sums floats per thread, so the thread count changes the model:
 # it is fixed (not the machine's core count) to keep models byte-identical everywhere.
@@ -155,14 +154,14 @@ def train_sentencepiece(
     return stats
 
 
-def _train_step(index: Any, config: SentencePieceConfig, layout: Layout) -> Iterator[Any]:
+def _train_step(index: Any, config: SentencePieceConfig, layout: DataLayout) -> Iterator[Any]:
     """Trains the models from the train text, writes their stats and passes ``index`` on.
 
     A ``CorpusError`` (nothing to train on) is written to the stats as ``error``
     for the driver to report, and stops the pipeline's encoding (no element).
     """
     try:
-        stats = train_sentencepiece(*layout.texts("train"), config, layout.path("sentencepiece"))
+        stats = train_sentencepiece(*layout.texts("train"), config, layout.path(SENTENCEPIECE_DIR))
     except CorpusError as err:
         stats = {"error": str(err)}
     with FileSystems.create(layout.work("sentencepiece.json")) as handle:
@@ -177,7 +176,7 @@ class TrainSentencePiece(beam.PTransform):
     Runs once, after the split texts are written, and before any encoding.
     """
 
-    def __init__(self, config: SentencePieceConfig, layout: Layout) -> None:
+    def __init__(self, config: SentencePieceConfig, layout: DataLayout) -> None:
         super().__init__()
         self._config, self._layout = config, layout
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from core.contract import SOURCE_IDS, SOURCE_LENGTH, TARGET_IDS, TARGET_LENGTH
+
 
 def _varint(value: int) -> bytes:
     """Base-128 varint; negative values use 64-bit two's complement like protobuf."""
@@ -62,7 +64,7 @@ def serialize_int64_example(features: Mapping[str, Sequence[int]]) -> bytes:
     return b"\x0a" + _length(len(body)) + body
 
 
-_PAIR_KEYS = tuple(map(_key, ("source_ids", "source_length", "target_ids", "target_length")))
+_PAIR_KEYS = tuple(map(_key, (SOURCE_IDS, SOURCE_LENGTH, TARGET_IDS, TARGET_LENGTH)))
 
 
 def serialize_pair_example(source_ids: Sequence[int], target_ids: Sequence[int]) -> bytes:

@@ -16,8 +16,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from core.contract import SPLITS, DataLayout
 from pipeline.buckets import reject_order
-from pipeline.layout import SPLITS, Layout
 from pipeline.manifest import REJECTS, TEXT, Entry, Gather, sum_counts, values_of
 from pipeline.readers import Record
 from pipeline.recordio import LineWriter, merge_records, write_lines
@@ -78,7 +78,7 @@ def read_json(path: str) -> Any:
         return json.loads(handle.read().decode("utf-8"))
 
 
-def finish_clean(entries: list[Entry], layout: Layout) -> TextIndex:
+def finish_clean(entries: list[Entry], layout: DataLayout) -> TextIndex:
     """Writes the split texts, ``rejects.tsv`` and the clean counts; returns the text index."""
     index = {
         split: write_split_text(values_of(entries, TEXT, split), *layout.texts(split))
@@ -93,7 +93,7 @@ def finish_clean(entries: list[Entry], layout: Layout) -> TextIndex:
 class WriteCleanOutputs(beam.PTransform):
     """Entries of the clean step → the written outputs; emits the text index (one element)."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: DataLayout) -> None:
         super().__init__()
         self._layout = layout
 

@@ -12,27 +12,28 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from seq2seq.model import BOS_ID, EOS_ID
+from core.contract import BOS_ID, EOS_ID, SOURCE_IDS, TARGET_IDS, TFRECORDS_DIR, tfrecord_glob
 
 _FEATURES = {
-    "source_ids": tf.io.VarLenFeature(tf.int64),
-    "target_ids": tf.io.VarLenFeature(tf.int64),
+    SOURCE_IDS: tf.io.VarLenFeature(tf.int64),
+    TARGET_IDS: tf.io.VarLenFeature(tf.int64),
 }
 _BUCKET_BOUNDARIES = [8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256]
 
 
 def split_files(data_dir: Path, split: str) -> list[str]:
     """The TFRecord shards of ``split`` (``train``, ``dev`` or ``test``), sorted."""
-    files = sorted(str(p) for p in (data_dir / "tfrecords").glob(f"{split}-*.tfrecord"))
+    folder = data_dir / TFRECORDS_DIR
+    files = sorted(str(p) for p in folder.glob(tfrecord_glob(split)))
     if not files:
-        raise FileNotFoundError(f"no {split} TFRecord shards under {data_dir / 'tfrecords'}")
+        raise FileNotFoundError(f"no {split} TFRecord shards under {folder}")
     return files
 
 
 def _parse(record: tf.Tensor) -> tuple[tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
     parsed = tf.io.parse_single_example(record, _FEATURES)
-    source = tf.cast(tf.sparse.to_dense(parsed["source_ids"]), tf.int32)
-    target = tf.cast(tf.sparse.to_dense(parsed["target_ids"]), tf.int32)
+    source = tf.cast(tf.sparse.to_dense(parsed[SOURCE_IDS]), tf.int32)
+    target = tf.cast(tf.sparse.to_dense(parsed[TARGET_IDS]), tf.int32)
     eos, bos = tf.constant([EOS_ID]), tf.constant([BOS_ID])
     return (tf.concat([source, eos], 0), tf.concat([bos, target], 0)), tf.concat([target, eos], 0)
 

@@ -7,7 +7,7 @@ import os
 
 import tensorflow as tf
 
-from seq2seq.config_fields import ConfigError
+from core.config_fields import ConfigError
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:

@@ -17,16 +17,16 @@ from typing import Any
 
 import tensorflow as tf
 
+from core.contract import (
+    ASSETS_EXTRA_DIR,
+    METADATA_ASSET,
+    NBEST,
+    SERVING_DEFAULT,
+    SIGNATURES,
+    TRANSLATE_WITH_OPTIONS,
+    version_folders,
+)
 from seq2seq.translator import Translator
-
-SIGNATURES = ("serving_default", "translate_with_options", "nbest")
-
-
-def existing_versions(base: Path) -> list[int]:
-    """Integer version folders under ``base``, ascending."""
-    if not base.is_dir():
-        return []
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
 
 
 def export_translator(
@@ -34,16 +34,16 @@ def export_translator(
 ) -> Path:
     """Save ``translator`` as the next version under ``base`` and return its folder."""
     base.mkdir(parents=True, exist_ok=True)
-    version = (existing_versions(base) or [0])[-1] + 1
+    version = (version_folders(base) or [0])[-1] + 1
     staging = base / f".staging-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     signatures = {
-        "serving_default": translator.translate,
-        "translate_with_options": translator.translate_with_options,
-        "nbest": translator.nbest,
+        SERVING_DEFAULT: translator.translate,
+        TRANSLATE_WITH_OPTIONS: translator.translate_with_options,
+        NBEST: translator.nbest,
     }
     tf.saved_model.save(translator, str(staging), signatures=signatures)
-    extra = staging / "assets.extra"
+    extra = staging / ASSETS_EXTRA_DIR
     extra.mkdir()
     for name, source in assets.items():
         shutil.copyfile(source, extra / name)
@@ -54,7 +54,7 @@ def export_translator(
         "tensorflow": tf.__version__,
         "signatures": list(SIGNATURES),
     }
-    (extra / "metadata.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (extra / METADATA_ASSET).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     target = base / str(version)
     os.rename(staging, target)
     return target

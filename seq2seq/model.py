@@ -7,14 +7,12 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from core.contract import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.config import BRIDGES, ModelConfig
 from seq2seq.layers.decoder import Decoder
 from seq2seq.layers.encoder import Encoder
 from seq2seq.layers.memory import Memory, State
 from seq2seq.shapes import pad_to_multiple
-
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
-
 
 _ROW_MULTIPLE = 64  # real-token rows of the training output layer, rounded up to this
 

@@ -17,15 +17,15 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from seq2seq.artifacts import RunLayout
+from core.contract import PAD_ID, RunLayout
 from seq2seq.checkpointing import model_checkpoint, restore
 from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import make_dataset, split_files
+from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.distribution import make_strategy
 from seq2seq.losses import token_losses
-from seq2seq.model import PAD_ID, Seq2Seq
+from seq2seq.model import Seq2Seq
 from seq2seq.schedules import LearningRate
-from seq2seq.validation import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.vocabulary import vocab_size
 
 log = logging.getLogger("seq2seq")

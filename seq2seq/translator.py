@@ -13,13 +13,14 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from core.contract import EOS_ID
 from core.normalization import Normalization
 from core.normalization_graph import GraphNormalizer
 from seq2seq.config import DecodeConfig
 from seq2seq.decoding.beam import beam_search
 from seq2seq.decoding.common import SearchResult, max_output_lengths
 from seq2seq.decoding.greedy import greedy_search
-from seq2seq.model import EOS_ID, Seq2Seq
+from seq2seq.model import Seq2Seq
 from seq2seq.shapes import pad_to_multiple
 
 # Source batches are padded (masked) to a multiple of this many pieces, so that encoder

@@ -17,17 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.loading import load_saved_model
+from core.contract import DEFAULT_VARIABLES, SAVED_MODEL_FILE, TEXT, version_folders
+from core.saved_model import load_saved_model
 
 log = logging.getLogger("serving.models")
-TEXT = "text"
-# Option input -> the exported model's variable that holds its default.
-DEFAULT_VARIABLES = {
-    "beam_size": "default_beam_size",
-    "alpha": "default_alpha",
-    "max_length_a": "default_a",
-    "max_length_b": "default_b",
-}
 
 
 @dataclass(eq=False)  # hashed by identity: a batch key holds the servable it runs on
@@ -71,7 +64,7 @@ def signature_defs_json(path: Path) -> dict[str, Any]:
     from tensorflow.core.protobuf import saved_model_pb2
 
     model = saved_model_pb2.SavedModel()
-    model.ParseFromString((path / "saved_model.pb").read_bytes())
+    model.ParseFromString((path / SAVED_MODEL_FILE).read_bytes())
     defs = model.meta_graphs[0].signature_def
     return {
         name: json_format.MessageToDict(
@@ -128,13 +121,7 @@ class ModelRegistry:
 
     def _on_disk(self) -> list[int]:
         """Integer version folders with a ``saved_model.pb``, ascending (capped)."""
-        if not self.base_path.is_dir():
-            return []
-        found = sorted(
-            int(p.name)
-            for p in self.base_path.iterdir()
-            if p.name.isdigit() and (p / "saved_model.pb").is_file()
-        )
+        found = version_folders(self.base_path, complete=True)
         return found[-self.max_versions :] if self.max_versions > 0 else found
 
     def poll(self) -> None:

@@ -17,14 +17,15 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-TEXT = "text"
+from core.contract import ALPHA, BEAM_SIZE, MAX_LENGTH_A, MAX_LENGTH_B, SERVING_DEFAULT, TEXT
+
 MAX_BEAM_SIZE = 64
 # Scalar option inputs: (type, smallest, largest); they bound the work one request can ask for.
 OPTION_RANGES: dict[str, tuple[type, float, float]] = {
-    "beam_size": (int, 1, MAX_BEAM_SIZE),
-    "alpha": (float, 0.0, 10.0),
-    "max_length_a": (float, 0.0, 10.0),
-    "max_length_b": (int, 0, 1024),
+    BEAM_SIZE: (int, 1, MAX_BEAM_SIZE),
+    ALPHA: (float, 0.0, 10.0),
+    MAX_LENGTH_A: (float, 0.0, 10.0),
+    MAX_LENGTH_B: (int, 0, 1024),
 }
 _ROUTE = re.compile(
     r"^/v1/models/(?P<model>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
@@ -108,7 +109,7 @@ def parse_predict(
     scalar options of ``OPTION_RANGES``, filled from ``defaults`` when absent.
     """
     request = _load_json_object(body)
-    name = request.get("signature_name", "serving_default")
+    name = request.get("signature_name", SERVING_DEFAULT)
     if not isinstance(name, str):
         raise ApiError(400, "'signature_name' must be a string")
     if name not in signatures:

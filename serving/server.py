@@ -10,7 +10,7 @@
 The base path is polled for new integer version folders, which are loaded
 while the current ones keep serving; the highest version answers requests
 that name none. Concurrent requests are batched together (see
-``serving.dynamic_batching``). Needs only TensorFlow and tensorflow-text.
+``serving.request_batcher``). Needs only TensorFlow and tensorflow-text.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from serving.dynamic_batching import DynamicBatcher
+from core.startup_logs import import_tensorflow
 from serving.model_registry import ModelRegistry
+from serving.request_batcher import DynamicBatcher
 from serving.rest_api import (
     ApiError,
     Limits,
@@ -42,7 +43,6 @@ from serving.rest_api import (
     servable_not_found,
     status_response,
 )
-from serving.startup_logs import import_tensorflow
 
 log = logging.getLogger("serving.server")
 REQUEST_TIMEOUT_S = 300.0

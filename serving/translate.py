@@ -13,49 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from serving.batching import translate_stream
+from core.contract import ALPHA, BEAM_SIZE, MAX_LENGTH_A, MAX_LENGTH_B, resolve_version
+from core.length_sorted_batches import translate_stream
+from core.saved_model import load_translate_fn
+from core.startup_logs import import_tensorflow
 from serving.length_check import LengthChecker
-from serving.loading import load_saved_model
-from serving.startup_logs import import_tensorflow
-
-
-def resolve_version(model_dir: Path, version: int | None) -> Path:
-    """The folder of ``version`` under ``model_dir``, or of the highest version."""
-    if version is not None:
-        path = model_dir / str(version)
-        if not (path / "saved_model.pb").exists():
-            raise FileNotFoundError(f"{path}: no SavedModel for version {version}")
-        return path
-    versions = sorted(int(p.name) for p in model_dir.glob("*") if p.name.isdigit() and p.is_dir())
-    if not versions:
-        raise FileNotFoundError(f"{model_dir}: no version folders (1, 2, ...) found")
-    return model_dir / str(versions[-1])
-
-
-def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
-    """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``."""
-    import tensorflow as tf
-
-    loaded = load_saved_model(path)
-    if options:
-        signature = loaded.signatures["translate_with_options"]
-        extra = {
-            "beam_size": tf.constant(options["beam_size"], tf.int32),
-            "alpha": tf.constant(options["alpha"], tf.float32),
-            "max_length_a": tf.constant(options["max_length_a"], tf.float32),
-            "max_length_b": tf.constant(options["max_length_b"], tf.int32),
-        }
-    else:
-        signature, extra = loaded.signatures["serving_default"], {}
-
-    def translate(batch: list[str]) -> list[str]:
-        result = signature(text=tf.constant(batch), **extra)
-        return [t.decode("utf-8") for t in result["translations"].numpy()]
-
-    translate.loaded = loaded  # type: ignore[attr-defined]  # keeps the model alive
-    return translate
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,10 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = None
     if args.beam_size is not None:
         options = {
-            "beam_size": args.beam_size,
-            "alpha": args.alpha,
-            "max_length_a": args.max_length_a,
-            "max_length_b": args.max_length_b,
+            BEAM_SIZE: args.beam_size,
+            ALPHA: args.alpha,
+            MAX_LENGTH_A: args.max_length_a,
+            MAX_LENGTH_B: args.max_length_b,
         }
     try:
         path = resolve_version(args.model, args.version)

@@ -20,8 +20,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     Returns the paths ``config`` (the resolved YAML), ``run_dir`` and ``export_base``.
     """
-    from seq2seq import stages
-    from seq2seq.config import load_config
+    from nmt import stages
+    from nmt.config import load_config
 
     root = tmp_path_factory.mktemp("tiny")
     overrides = (f"run_root={root / 'runs'}", f"export.base_dir={root / 'models'}")

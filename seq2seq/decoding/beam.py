@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
+from core.contract import BOS_ID, EOS_ID
 from seq2seq.decoding.common import (
     NEG_INF,
     SearchResult,
@@ -31,7 +32,6 @@ from seq2seq.decoding.common import (
     trim_after_eos,
 )
 from seq2seq.decoding.ranking import top_candidates
-from seq2seq.model import BOS_ID, EOS_ID
 
 
 def _merge_beams(tensor: tf.Tensor) -> tf.Tensor:

@@ -14,6 +14,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from core.contract import BOS_ID, EOS_ID
 from seq2seq.decoding.common import (
     SearchResult,
     StepModel,
@@ -23,7 +24,6 @@ from seq2seq.decoding.common import (
     trim_after_eos,
 )
 from seq2seq.decoding.ranking import top_candidates
-from seq2seq.model import BOS_ID, EOS_ID
 
 
 def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tensor) -> SearchResult:

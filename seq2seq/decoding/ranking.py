@@ -13,8 +13,8 @@ import math
 
 import tensorflow as tf
 
+from core.contract import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.decoding.common import NEG_INF
-from seq2seq.model import BOS_ID, EOS_ID, PAD_ID
 
 _BANNED = (PAD_ID, BOS_ID)
 _SMALLEST_CHUNKED = 1024  # below this many columns one top_k is as fast

@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.attention_taps import AttentionTaps, StepTaps
+from seq2seq.layers.cell_loop import CellMath, cell_math, restore_math, run_sequence, time_steps
+from seq2seq.layers.cells import make_cell, state_size
 from seq2seq.layers.memory import Memory, State
 from seq2seq.layers.output_layer import TiedOutput
-from seq2seq.layers.recurrence import CellMath, cell_math, restore_math, run_sequence, time_steps
-from seq2seq.layers.recurrent import make_cell, state_size
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")

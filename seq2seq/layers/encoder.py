@@ -8,8 +8,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from seq2seq.layers.recurrence import cell_math, run_sequence, zero_state
-from seq2seq.layers.recurrent import make_cell, state_size
+from seq2seq.layers.cell_loop import cell_math, run_sequence, zero_state
+from seq2seq.layers.cells import make_cell, state_size
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -23,7 +23,7 @@ class Encoder(keras.layers.Layer):
     backward direction's, its state at the first source token (``[B, units]``;
     the forward final state for a unidirectional encoder).
     Each layer's input projection runs over the whole sequence at once; both
-    directions advance in one graph loop (see ``recurrence``).
+    directions advance in one graph loop (see ``cell_loop``).
     """
 
     def __init__(

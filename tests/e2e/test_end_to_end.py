@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-NMT = [sys.executable, "-m", "seq2seq.cli"]
+NMT = [sys.executable, "-m", "nmt.cli"]
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 
 

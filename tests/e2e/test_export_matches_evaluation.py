@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from seq2seq.config import load_config
-from seq2seq.stages import load_translator
-from serving.translate import load_translate_fn, resolve_version
+from core.contract import resolve_version
+from core.saved_model import load_translate_fn
+from nmt.config import load_config
+from nmt.stages import load_translator
 
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 

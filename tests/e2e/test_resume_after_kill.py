@@ -18,7 +18,7 @@ OVERRIDES += ["--set", "train.validate_every=20", "--set", "train.epochs=50"]
 
 
 def nmt(*args: str, cwd: Path) -> list[str]:
-    return [sys.executable, "-m", "seq2seq.cli", *args, str(REPO / "configs/tiny.yaml"), *OVERRIDES]
+    return [sys.executable, "-m", "nmt.cli", *args, str(REPO / "configs/tiny.yaml"), *OVERRIDES]
 
 
 def latest_step(checkpoints: Path) -> int:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from seq2seq import stages
-from seq2seq.cli import main
-from seq2seq.config import load_config
+from nmt import stages
+from nmt.cli import main
+from nmt.config import load_config
 
 SACREBLEU = Path(sys.executable).parent / "sacrebleu"
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from serving.dynamic_batching import DynamicBatcher
 from serving.model_registry import ModelRegistry
+from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
 from serving.server import ModelServer, make_http_server, run_batch
 
@@ -103,7 +103,7 @@ def test_status_and_metadata(server: Running) -> None:
 
 
 def test_row_format_matches_the_savedmodel(server: Running, tiny_run: dict[str, Path]) -> None:
-    from serving.translate import load_translate_fn
+    from core.saved_model import load_translate_fn
 
     texts = ["the black cats eat the fish .", "my sister will not open the red windows ."]
     status, body = call(server.url + ":predict", {"instances": [texts[0], {"text": texts[1]}]})

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seq2seq.artifacts import RunLayout
-from seq2seq.config import load_config
+from core.contract import RunLayout
+from nmt.config import load_config
 from seq2seq.training import Trainer, restore_best
 
 

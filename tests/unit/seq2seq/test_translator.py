@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import tensorflow as tf
 
-from seq2seq.model import EOS_ID
+from core.contract import EOS_ID
 from seq2seq.translator import SOURCE_WIDTH_MULTIPLE, Translator
 
 

@@ -1,0 +1,222 @@
+"""The contract between the stages: every name one stage writes and another one reads.
+
+Preprocessing (``pipeline``) writes the data folder that training (``seq2seq``)
+reads; training writes the run folder; the export writes a SavedModel that
+serving loads. The special ids, folder and file names, TFRecord features,
+signature, input and output names, stored defaults, ``assets.extra`` files and
+version folders are named here once. Pure Python: no TensorFlow, no Beam.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+# Special SentencePiece ids, fixed for every model.
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+# --- The data folder ``runs/<experiment>/data/`` (written by preprocessing) ---------------
+
+SPLITS = ("train", "dev", "test")
+TEXT_DIR = "text"
+SENTENCEPIECE_DIR = "sentencepiece"
+TFRECORDS_DIR = "tfrecords"
+REJECTS_FILE = "rejects.tsv"
+STATS_FILE = "stats.json"
+WORK_DIR = ".work"  # deleted after the run
+
+# TFRecord features: piece ids without BOS/EOS, and their counts.
+SOURCE_IDS, SOURCE_LENGTH = "source_ids", "source_length"
+TARGET_IDS, TARGET_LENGTH = "target_ids", "target_length"
+
+
+def text_file(split: str, lang: str) -> str:
+    """``<split>.<lang>``: one side of a split's cleaned text, under ``text/``."""
+    return f"{split}.{lang}"
+
+
+def spm_model_file(side: str) -> str:
+    """``<side>.model`` (``side`` is ``source`` or ``target``), under ``sentencepiece/``."""
+    return f"{side}.model"
+
+
+def tfrecord_file(split: str, shard: int, shards: int) -> str:
+    """``<split>-<shard>-of-<shards>.tfrecord``, under ``tfrecords/``."""
+    return f"{split}-{shard:05d}-of-{shards:05d}.tfrecord"
+
+
+def tfrecord_glob(split: str) -> str:
+    """The glob pattern of every TFRecord shard of ``split``."""
+    return f"{split}-*.tfrecord"
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """The data folder ``root`` (``text/``, ``sentencepiece/``, ``tfrecords/``, ...).
+
+    Paths are strings joined with ``join``: ``os.path.join`` by default, Beam's
+    ``FileSystems.join`` in the pipeline, so that the same layout works for a
+    local folder and for any file system every worker can reach.
+    """
+
+    root: str
+    source_lang: str
+    target_lang: str
+    join: Callable[..., str] = os.path.join
+
+    def path(self, *parts: str) -> str:
+        """A path under ``root``."""
+        return self.join(self.root, *parts)
+
+    def texts(self, split: str) -> tuple[str, str]:
+        """The aligned ``text/<split>.<lang>`` files: source side, then target side."""
+        return (
+            self.path(TEXT_DIR, text_file(split, self.source_lang)),
+            self.path(TEXT_DIR, text_file(split, self.target_lang)),
+        )
+
+    def model(self, side: str) -> str:
+        """``sentencepiece/<side>.model`` (``side`` is ``source`` or ``target``)."""
+        return self.path(SENTENCEPIECE_DIR, spm_model_file(side))
+
+    def tfrecord(self, split: str, shard: int, shards: int) -> str:
+        """``tfrecords/<split>-<shard>-of-<shards>.tfrecord``."""
+        return self.path(TFRECORDS_DIR, tfrecord_file(split, shard, shards))
+
+    @property
+    def rejects(self) -> str:
+        """``rejects.tsv``: every rejected pair with its corpus, line and reason."""
+        return self.path(REJECTS_FILE)
+
+    @property
+    def stats(self) -> str:
+        """``stats.json``: counts, rejects, SentencePiece settings and length histograms."""
+        return self.path(STATS_FILE)
+
+    def work(self, *parts: str) -> str:
+        """A path under the work folder ``.work/`` (deleted after the run)."""
+        return self.path(WORK_DIR, *parts)
+
+
+# --- The run folder ``runs/<experiment>/`` ---------------------------------------------------
+
+CONFIG_FILE = "config.yaml"  # the resolved config, in the run folder and in the export
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Paths inside ``runs/<experiment>/``; the data folder has the names of ``DataLayout``."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        """Preprocessing outputs (text, SentencePiece models, TFRecords, stats)."""
+        return self.root / "data"
+
+    @property
+    def source_spm(self) -> Path:
+        """The source side's SentencePiece model."""
+        return self.data / SENTENCEPIECE_DIR / spm_model_file("source")
+
+    @property
+    def target_spm(self) -> Path:
+        """The target side's SentencePiece model."""
+        return self.data / SENTENCEPIECE_DIR / spm_model_file("target")
+
+    def split_text(self, split: str, lang: str) -> Path:
+        """Cleaned text of one side of a split: ``data/text/<split>.<lang>``."""
+        return self.data / TEXT_DIR / text_file(split, lang)
+
+    @property
+    def checkpoints(self) -> Path:
+        """Rolling training checkpoints, for resuming."""
+        return self.root / "checkpoints"
+
+    @property
+    def best(self) -> Path:
+        """Checkpoint folder of the model with the best dev score (BLEU, or loss)."""
+        return self.root / "best"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard event files."""
+        return self.root / "tensorboard"
+
+    @property
+    def train_log(self) -> Path:
+        """One JSON object per validation: step, epoch, losses, dev BLEU, rate, throughput."""
+        return self.root / "train_log.jsonl"
+
+    @property
+    def eval_dir(self) -> Path:
+        """Evaluation reports."""
+        return self.root / "eval"
+
+    @property
+    def config_copy(self) -> Path:
+        """The resolved config the run used."""
+        return self.root / CONFIG_FILE
+
+
+# --- The export ``serving/models/<experiment>/<version>/`` -----------------------------------
+
+SAVED_MODEL_FILE = "saved_model.pb"
+ASSETS_EXTRA_DIR = "assets.extra"
+# Files in ``assets.extra/``: the run's config, both SentencePiece models, version metadata.
+CONFIG_ASSET = CONFIG_FILE
+SOURCE_MODEL_ASSET = spm_model_file("source")
+TARGET_MODEL_ASSET = spm_model_file("target")
+METADATA_ASSET = "metadata.json"
+
+# Signatures: the best translation with the exported defaults, with explicit options,
+# and every hypothesis of the beam.
+SERVING_DEFAULT = "serving_default"
+TRANSLATE_WITH_OPTIONS = "translate_with_options"
+NBEST = "nbest"
+SIGNATURES = (SERVING_DEFAULT, TRANSLATE_WITH_OPTIONS, NBEST)
+
+# Inputs: the texts, and the scalar options of ``translate_with_options`` and ``nbest``.
+TEXT = "text"
+BEAM_SIZE, ALPHA, MAX_LENGTH_A, MAX_LENGTH_B = "beam_size", "alpha", "max_length_a", "max_length_b"
+OPTIONS = (BEAM_SIZE, ALPHA, MAX_LENGTH_A, MAX_LENGTH_B)
+# Outputs of every signature.
+TRANSLATIONS, SCORES = "translations", "scores"
+# Option input -> the exported model's variable that holds its default.
+DEFAULT_VARIABLES = {
+    BEAM_SIZE: "default_beam_size",
+    ALPHA: "default_alpha",
+    MAX_LENGTH_A: "default_a",
+    MAX_LENGTH_B: "default_b",
+}
+
+
+def _is_version(folder: Path, complete: bool) -> bool:
+    if not folder.name.isdigit():
+        return False
+    return (folder / SAVED_MODEL_FILE).is_file() if complete else folder.is_dir()
+
+
+def version_folders(base: Path, complete: bool = False) -> list[int]:
+    """Integer version folders under ``base``, ascending (none if ``base`` is no folder).
+
+    With ``complete``, only those that hold a ``saved_model.pb``.
+    """
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if _is_version(p, complete))
+
+
+def resolve_version(model_dir: Path, version: int | None) -> Path:
+    """The folder of ``version`` under ``model_dir``, or of the highest version."""
+    if version is not None:
+        path = model_dir / str(version)
+        if not (path / SAVED_MODEL_FILE).exists():
+            raise FileNotFoundError(f"{path}: no SavedModel for version {version}")
+        return path
+    versions = version_folders(model_dir)
+    if not versions:
+        raise FileNotFoundError(f"{model_dir}: no version folders (1, 2, ...) found")
+    return model_dir / str(versions[-1])

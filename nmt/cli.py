@@ -1,0 +1,125 @@
+"""The ``nmt`` command: run the whole pipeline or one stage of it on an experiment config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+COMMANDS = ("run", "preprocess", "train", "evaluate", "export")
+
+
+def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
+    """Options of ``nmt evaluate``: what to translate, with which model, against what."""
+    cmd.add_argument("--src", type=Path, help="source file to translate (default: the test split)")
+    cmd.add_argument(
+        "--ref",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="reference file for --src (repeatable for several references)",
+    )
+    cmd.add_argument(
+        "--model",
+        type=Path,
+        metavar="DIR",
+        help="exported SavedModel serving/models/NAME[/VERSION] instead of the run's checkpoint",
+    )
+    cmd.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="HYP_FILE",
+        help="a baseline system's output on the same source, for paired significance tests",
+    )
+    cmd.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="report folder (default: runs/<experiment>/eval[/<source>_<model>])",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nmt", description="Neural machine translation: preprocess, train, evaluate, export."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    helps = {
+        "run": "all stages in order",
+        "preprocess": "clean, split, train SentencePiece, write TFRecords (Apache Beam)",
+        "train": "train or resume the model",
+        "evaluate": "translate and score with sacrebleu; write report.json and report.md",
+        "export": "write a versioned SavedModel under serving/models/<experiment>/",
+    }
+    for name in COMMANDS:
+        cmd = sub.add_parser(name, help=helps[name])
+        cmd.add_argument("config", type=Path, help="experiment YAML file, e.g. configs/sample.yaml")
+        cmd.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="SECTION.KEY=VALUE",
+            help="override a config value (repeatable), e.g. --set train.epochs=2",
+        )
+    _add_evaluate_arguments(sub.choices["evaluate"])
+    sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
+    sample.add_argument("out_dir", type=Path)
+    sample.add_argument("--pairs", type=int, default=24000)
+    sample.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> None:
+    if args.command == "sample-corpus":
+        from pipeline.sample_corpus import write_corpus
+
+        for path in write_corpus(args.out_dir, args.pairs, args.seed):
+            print(path)
+        return
+    from core.startup_logs import import_tensorflow
+
+    import_tensorflow()
+    from nmt import stages
+    from nmt.config import load_config
+
+    config = load_config(args.config, tuple(args.overrides))
+    actions = {
+        "run": stages.run_all,
+        "preprocess": stages.preprocess,
+        "train": stages.train,
+        "export": stages.export,
+    }
+    if args.command == "evaluate":
+        stages.evaluate_stage(config, args.src, args.ref, args.model, args.baseline, args.out)
+        return
+    actions[args.command](config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the command; user errors print one line and exit with status 2."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    from core.config_fields import ConfigError
+    from pipeline.errors import CorpusError
+    from seq2seq.evaluation.inputs import EvaluationError
+
+    try:
+        _dispatch(args)
+    except (ConfigError, CorpusError, EvaluationError, FileNotFoundError) as err:
+        print(f"nmt: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nmt: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

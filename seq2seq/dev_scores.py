@@ -1,0 +1,49 @@
+"""Dev-split scores during training: loss over dev TFRecords, BLEU of greedy translations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sacrebleu
+import tensorflow as tf
+
+from core.length_sorted_batches import TranslateFn, translate_chunk
+
+
+@dataclass(frozen=True)
+class DevText:
+    """The dev split as text: source and reference files, line-aligned."""
+
+    source: Path
+    reference: Path
+
+    def read(self) -> tuple[list[str], list[str]]:
+        """Source and reference lines."""
+        sources = self.source.read_text(encoding="utf-8").splitlines()
+        references = self.reference.read_text(encoding="utf-8").splitlines()
+        if len(sources) != len(references):
+            raise ValueError(
+                f"{self.source} has {len(sources)} lines but {self.reference} has {len(references)}"
+            )
+        return sources, references
+
+
+def dev_loss(
+    loss_fn: Callable[..., tuple[tf.Tensor, tf.Tensor]], batches: tf.data.Dataset
+) -> float:
+    """Mean per-token loss of ``loss_fn(inputs, target_out) -> (sum, tokens)`` over batches."""
+    total, tokens = 0.0, 0.0
+    for inputs, target_out in batches:
+        batch_total, batch_tokens = loss_fn(inputs, target_out)
+        total += float(batch_total)
+        tokens += float(batch_tokens)
+    return total / max(tokens, 1.0)
+
+
+def dev_bleu(translate: TranslateFn, text: DevText, batch_size: int = 128) -> float:
+    """Corpus BLEU (sacrebleu defaults) of ``translate`` on the dev text."""
+    sources, references = text.read()
+    hypotheses = translate_chunk(translate, sources, batch_size)
+    return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)

@@ -1,0 +1,207 @@
+"""One evaluation run: translate a source file, score it with sacrebleu, write the report.
+
+The report is ``report.json`` and ``report.md`` (with ``reports``' figures).
+
+The system is either a run's checkpoint (through the in-graph ``Translator``,
+with attention heatmaps) or an exported SavedModel (its ``serving_default``
+signature). Inputs are checked before anything is translated; every number is
+computed with sacrebleu and seeded, so the same inputs give the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.length_sorted_batches import TranslateFn, translate_stream
+from seq2seq.config import EvaluateConfig
+from seq2seq.evaluation.attention import AttentionMap
+from seq2seq.evaluation.inputs import (
+    check_parallel,
+    read_lines,
+    read_references,
+)
+from seq2seq.evaluation.reports.figures import plot_attention, plot_training_curves, read_train_log
+from seq2seq.evaluation.reports.markdown import render_markdown
+from seq2seq.evaluation.scores import (
+    bucket_scores,
+    corpus_scores,
+    extremes,
+    length_stats,
+    paired_significance,
+    sample_indices,
+    sentence_chrf,
+)
+
+log = logging.getLogger("seq2seq")
+SCHEMA_VERSION = 1
+HYPOTHESES_FILE = "hypotheses.txt"
+AttentionFn = Callable[[Sequence[int], Sequence[str], Sequence[str]], list[AttentionMap]]
+
+
+@dataclass(frozen=True)
+class EvaluationData:
+    """Checked inputs: source lines, reference streams and optional baseline hypotheses."""
+
+    source: Path
+    sources: list[str]
+    reference_paths: tuple[Path, ...]
+    references: list[list[str]]
+    baseline_path: Path | None = None
+    baseline: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class System:
+    """What translates: a batch function, a description for the report, optional extras."""
+
+    translate: TranslateFn
+    description: dict[str, Any]
+    attention: AttentionFn | None = None
+    train_log: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_inputs(
+    source: Path, references: Sequence[Path], baseline: Path | None = None
+) -> EvaluationData:
+    """Read and check every input file; line counts must agree (``EvaluationError`` if not)."""
+    refs = read_references(references)
+    sources = read_lines(source)
+    check_parallel(sources, source, "source", references, len(refs[0]))
+    base = None
+    if baseline is not None:
+        base = read_lines(baseline)
+        check_parallel(base, baseline, "baseline hypothesis", references, len(refs[0]))
+    return EvaluationData(source, sources, tuple(references), refs, baseline, base)
+
+
+def _path(path: Path) -> str:
+    """Paths in the report are absolute, so that it can be read from anywhere."""
+    return str(path.absolute())
+
+
+def _entry(index: int, data: EvaluationData, hyps: list[str], chrf: list[float]) -> dict[str, Any]:
+    return {
+        "line": index + 1,
+        "chrf": chrf[index],
+        "source": data.sources[index],
+        "references": [stream[index] for stream in data.references],
+        "hypothesis": hyps[index],
+    }
+
+
+def _scores(
+    data: EvaluationData, hyps: list[str], config: EvaluateConfig
+) -> tuple[dict[str, Any], list[float]]:
+    """Every score of the report (no figures), and the sentence-level chrF."""
+    metrics = corpus_scores(hyps, data.references, config)
+    chrf = sentence_chrf(hyps, data.references)
+    best, worst = extremes(chrf, config.extremes)
+    significance = None
+    if data.baseline is not None and data.baseline_path is not None:
+        test = paired_significance(hyps, data.baseline, data.references, config)
+        significance = {"baseline": _path(data.baseline_path), **test}
+    report = {
+        **{key: metrics[key]["score"] for key in ("bleu", "chrf", "ter")},
+        **{f"{key}_signature": metrics[key]["signature"] for key in ("bleu", "chrf", "ter")},
+        **{f"{key}_text": metrics[key]["text"] for key in ("bleu", "chrf", "ter")},
+        "metrics": metrics,
+        "bootstrap": {"resamples": config.bootstrap, "seed": config.seed, "confidence": 0.95},
+        "length": length_stats(hyps, data.references, config),
+        "length_buckets": bucket_scores(data.sources, hyps, data.references, config),
+        "significance": significance,
+        "best": [_entry(i, data, hyps, chrf) for i in best],
+        "worst": [_entry(i, data, hyps, chrf) for i in worst],
+    }
+    return report, chrf
+
+
+def _heatmap_lines(
+    samples: Sequence[int], data: EvaluationData, hyps: list[str], count: int
+) -> list[int]:
+    """The first ``count`` sampled lines with a non-empty source and hypothesis of <= 40 words."""
+    usable = [
+        i
+        for i in samples
+        if data.sources[i].strip() and hyps[i].strip() and len(data.sources[i].split()) <= 40
+    ]
+    return usable[:count]
+
+
+def _figures(
+    system: System,
+    data: EvaluationData,
+    hyps: list[str],
+    samples: list[int],
+    out_dir: Path,
+    config: EvaluateConfig,
+) -> dict[str, Any]:
+    """Draw the PNGs; returns their file names (relative to ``out_dir``) and notes."""
+    notes = list(system.notes)
+    curves = None
+    if system.train_log is not None and system.train_log.is_file():
+        if plot_training_curves(read_train_log(system.train_log), out_dir / "training_curves.png"):
+            curves = "training_curves.png"
+    elif system.train_log is not None:
+        notes.append(f"No training curves: {system.train_log} does not exist.")
+    attention = []
+    lines = _heatmap_lines(samples, data, hyps, config.heatmaps)
+    if system.attention is not None and lines:
+        for number, amap in enumerate(system.attention(lines, data.sources, hyps), 1):
+            name = f"attention_{number}.png"
+            title = f"line {amap.line}: {hyps[amap.line - 1]}"[:120]
+            plot_attention(
+                amap.weights, amap.source_pieces, amap.target_pieces, title, out_dir / name
+            )
+            attention.append({"line": amap.line, "file": name})
+    return {"training_curves": curves, "attention": attention, "notes": notes}
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def evaluate(
+    system: System,
+    data: EvaluationData,
+    out_dir: Path,
+    config: EvaluateConfig,
+    batch_size: int,
+    experiment: str,
+) -> dict[str, Any]:
+    """Translate ``data.sources``, score, draw, and write the report files into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hyps = list(
+        translate_stream(
+            system.translate, data.sources, batch_size, progress=True, total=len(data.sources)
+        )
+    )
+    hypothesis_path = out_dir / HYPOTHESES_FILE
+    _write(hypothesis_path, "".join(h + "\n" for h in hyps))
+    hyps = read_lines(hypothesis_path)  # scored exactly as sacrebleu reads the file
+    check_parallel(hyps, hypothesis_path, "hypothesis", data.reference_paths, len(data.sources))
+    scores, chrf = _scores(data, hyps, config)
+    samples = sample_indices(len(hyps), config.samples, config.seed)
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "experiment": experiment,
+        "system": system.description,
+        "source": _path(data.source),
+        "references": [_path(p) for p in data.reference_paths],
+        "hypotheses": _path(hypothesis_path),
+        "sentences": len(hyps),
+        **scores,
+        "samples": [_entry(i, data, hyps, chrf) for i in samples],
+        "figures": _figures(system, data, hyps, samples, out_dir, config),
+    }
+    _write(out_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    _write(out_dir / "report.md", render_markdown(report))
+    for entry in scores["metrics"].values():
+        log.info("%s", entry["text"])
+    log.info("report: %s", out_dir / "report.md")
+    return report

@@ -1,0 +1,51 @@
+"""The systems an evaluation can translate with: a run's checkpoint or an exported SavedModel."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import tensorflow as tf
+
+from core.contract import SAVED_MODEL_FILE, TRANSLATIONS, RunLayout, resolve_version
+from core.saved_model import load_translate_fn
+from seq2seq.config import DecodeConfig
+from seq2seq.evaluation.attention import AttentionReader
+from seq2seq.evaluation.run import System
+from seq2seq.translator import Translator
+
+
+def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeConfig) -> System:
+    """The run's best checkpoint through the in-graph translator, with attention heatmaps."""
+
+    def translate(batch: list[str]) -> list[str]:
+        result = translator.translate(tf.constant(batch))
+        return [t.decode("utf-8") for t in result[TRANSLATIONS].numpy()]
+
+    reader = AttentionReader(translator, layout.source_spm, layout.target_spm)
+    description = {
+        "kind": "checkpoint",
+        "path": str(layout.best.absolute()),
+        "decode": dataclasses.asdict(decode),
+    }
+    return System(translate, description, reader.read, layout.train_log)
+
+
+def resolve_saved_model(path: Path) -> Path:
+    """``serving/models/NAME/VERSION`` as given, or the latest version under ``NAME``."""
+    if (path / SAVED_MODEL_FILE).is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such model folder (expected serving/models/NAME)")
+    return resolve_version(path, None)
+
+
+def saved_model_system(path: Path) -> System:
+    """An exported SavedModel's ``serving_default`` signature (its exported decode defaults)."""
+    resolved = resolve_saved_model(path)
+    description = {"kind": "saved_model", "path": str(resolved.absolute()), "decode": None}
+    notes = [
+        "No training curves or attention heatmaps: they need the run's checkpoint, "
+        "not an exported SavedModel."
+    ]
+    return System(load_translate_fn(resolved), description, notes=notes)

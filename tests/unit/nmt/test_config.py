@@ -1,0 +1,84 @@
+"""Config loading: typed sections, clear errors, overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config_fields import ConfigError
+from nmt.config import ExperimentConfig, load_config
+
+REPO = Path(__file__).resolve().parents[3]
+MINIMAL = "experiment: t\ndata:\n  inputs:\n    - {name: s, format: sample, pairs: 10}\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_shipped_config_loads() -> None:
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        assert isinstance(load_config(path), ExperimentConfig)
+
+
+def test_defaults_and_override(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), ("train.epochs=3", "model.cell=gru"))
+    assert config.train.epochs == 3
+    assert config.model.cell == "gru"
+    assert config.model.units == 256
+    assert config.run_dir == Path("runs/t")
+    assert config.export_dir == Path("serving/models/t")
+
+
+def test_exponent_floats_without_a_dot(tmp_path: Path) -> None:
+    """YAML 1.1 reads ``1e-9`` as a string; float keys accept it as the number it is."""
+    config = load_config(
+        write(tmp_path, MINIMAL + "train: {adam_epsilon: 1e-9}\n"), ("train.learning_rate=2E-3",)
+    )
+    assert config.train.adam_epsilon == 1e-9
+    assert config.train.learning_rate == 2e-3
+
+
+def test_sections_are_frozen(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    with pytest.raises(AttributeError):
+        config.train.epochs = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("modle: {}\n", "unknown key(s) 'modle'; valid keys: experiment, data"),
+        ("model: {cell: rnn}\n", "model.cell: invalid choice 'rnn'; valid options: lstm, gru"),
+        ("train: {epochs: three}\n", "train.epochs: expected int, got str"),
+        ("model: {dropout: 1.5}\n", "dropout must be in [0, 1)"),
+        ("decode: {strategy: sample}\n", "valid options: greedy, beam"),
+        ("train: {adam_epsilon: 0}\n", "adam_epsilon must be > 0"),
+        ("train: {learning_rate: 1e-3x}\n", "train.learning_rate: expected float, got str"),
+    ],
+)
+def test_invalid_configs_name_file_and_problem(tmp_path: Path, extra: str, message: str) -> None:
+    path = write(tmp_path, MINIMAL + extra)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match=r"line \d+ malformed YAML"):
+        load_config(write(tmp_path, "experiment: [unclosed\n"))
+    with pytest.raises(ConfigError, match="missing required key"):
+        load_config(write(tmp_path, "data: {inputs: [{name: s, format: sample}]}\n"))
+
+
+def test_bad_override(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"expected section\.key=value"):
+        load_config(write(tmp_path, MINIMAL), ("train.epochs",))
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(write(tmp_path, MINIMAL), ("train.epoch=2",))

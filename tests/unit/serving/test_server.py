@@ -1,0 +1,193 @@
+"""The server's request handling and HTTP layer with a stand-in model (no TensorFlow)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from serving.model_registry import ModelRegistry
+from serving.request_batcher import DynamicBatcher
+from serving.rest_api import Limits
+from serving.server import ModelServer, make_http_server, run_batch
+
+OPTIONS = {"beam_size": int, "alpha": float, "max_length_a": float, "max_length_b": int}
+
+
+class FakeServable:
+    """Upper-cases texts; the nbest signature repeats each ``beam_size`` times."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.inputs = {
+            "serving_default": {"text": str},
+            "nbest": {"text": str, **OPTIONS},
+        }
+        self.defaults = {"beam_size": 2, "alpha": 0.6, "max_length_a": 1.5, "max_length_b": 5}
+        outputs = {"outputs": {"scores": {}, "translations": {}}}
+        self.signature_defs = {"serving_default": outputs, "nbest": outputs}
+
+    def run(self, signature: str, options: Any, texts: list[str]) -> dict[str, list[Any]]:
+        if "fail" in texts:
+            raise RuntimeError("model exploded")
+        best = [f"v{self.version}:{t.upper()}" for t in texts]
+        if signature == "nbest":
+            k = dict(options)["beam_size"]
+            return {"scores": [[-1.0] * k for _ in texts], "translations": [[b] * k for b in best]}
+        return {"scores": [-1.0 for _ in texts], "translations": best}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[ModelServer]:
+    for version in (1, 2):
+        (tmp_path / str(version)).mkdir()
+        (tmp_path / str(version) / "saved_model.pb").write_bytes(b"")
+    registry = ModelRegistry(tmp_path, "m", loader=lambda path, version: FakeServable(version))
+    registry.poll()
+    batcher = DynamicBatcher(run_batch, max_batch_size=8, timeout_s=0.0)
+    yield ModelServer(registry, batcher, Limits(max_instances=8, max_text_length=100))
+    batcher.close()
+
+
+def post(app: ModelServer, path: str, request: Any) -> tuple[int, dict[str, Any]]:
+    return app.handle("POST", path, json.dumps(request).encode())
+
+
+def test_predict_uses_the_latest_version_or_the_one_named(app: ModelServer) -> None:
+    status, body = post(app, "/v1/models/m:predict", {"instances": ["a", "b"]})
+    assert status == 200
+    assert body == {
+        "predictions": [
+            {"scores": -1.0, "translations": "v2:A"},
+            {"scores": -1.0, "translations": "v2:B"},
+        ]
+    }
+    status, body = post(app, "/v1/models/m/versions/1:predict", {"inputs": ["a"]})
+    assert (status, body) == (200, {"outputs": {"scores": [-1.0], "translations": ["v1:A"]}})
+
+
+def test_nbest_uses_exported_defaults_and_overrides(app: ModelServer) -> None:
+    _, body = post(app, "/v1/models/m:predict", {"signature_name": "nbest", "instances": ["a"]})
+    assert body["predictions"] == [{"scores": [-1.0, -1.0], "translations": ["v2:A"] * 2}]
+    request = {"signature_name": "nbest", "inputs": {"text": ["a"], "beam_size": 3}}
+    _, body = post(app, "/v1/models/m:predict", request)
+    assert body["outputs"]["translations"] == [["v2:A"] * 3]
+
+
+def test_empty_request_gives_empty_outputs(app: ModelServer) -> None:
+    assert post(app, "/v1/models/m:predict", {"instances": []}) == (200, {"predictions": []})
+    assert post(app, "/v1/models/m:predict", {"inputs": []}) == (
+        200,
+        {"outputs": {"scores": [], "translations": []}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "fragment"),
+    [
+        ("POST", "/v1/models/other:predict", {"instances": ["a"]}, 404, "Latest(other)"),
+        ("POST", "/v1/models/m/versions/9:predict", {"instances": ["a"]}, 404, "Specific(m, 9)"),
+        ("GET", "/v1/models/m/versions/9", None, 404, "Could not find version 9 of model m"),
+        ("GET", "/v1/models/m/versions/9/metadata", None, 404, "Specific(m, 9)"),
+        ("GET", "/v1/models/other", None, 404, "Latest(other)"),
+        ("POST", "/v1/models/m:predict", {"signature_name": "x", "inputs": []}, 404, '"x"'),
+        ("POST", "/v1/models/m:predict", {"instances": ["a"] * 9}, 400, "exceeds the limit"),
+        ("POST", "/v1/models/m:predict", {"instances": ["fail"]}, 500, "model exploded"),
+        ("GET", "/nothing", None, 404, "Malformed request"),
+    ],
+)
+def test_errors(
+    app: ModelServer, method: str, path: str, body: Any, status: int, fragment: str
+) -> None:
+    data = json.dumps(body).encode() if body is not None else None
+    got_status, got = app.handle(method, path, data)
+    assert got_status == status and set(got) == {"error"}
+    assert fragment in got["error"]
+
+
+def test_status_and_metadata(app: ModelServer) -> None:
+    status, body = app.handle("GET", "/v1/models/m", None)
+    assert status == 200
+    assert [row["version"] for row in body["model_version_status"]] == ["2", "1"]
+    status, body = app.handle("GET", "/v1/models/m/versions/1/metadata", None)
+    assert status == 200 and body["model_spec"]["version"] == "1"
+
+
+@pytest.fixture
+def http_server(app: ModelServer) -> Iterator[tuple[str, int]]:
+    server = make_http_server(app, "127.0.0.1", 0, max_body_bytes=1000)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server.server_address[:2]  # type: ignore[misc]
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def request(
+    address: tuple[str, int], method: str, path: str, body: bytes | None, headers: dict[str, str]
+) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        assert response.getheader("Content-Type") == "application/json"
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_http_layer(http_server: tuple[str, int]) -> None:
+    assert http_server[0] == "127.0.0.1"
+    body = b'{"instances": ["a"]}'
+    status, got = request(http_server, "POST", "/v1/models/m:predict", body, {})
+    assert status == 200 and got["predictions"][0]["translations"] == "v2:A"
+    status, got = request(http_server, "POST", "/v1/models/m:predict", b"x" * 1001, {})
+    assert status == 413 and "exceeds 1000 bytes" in got["error"]
+    status, got = request(http_server, "DELETE", "/v1/models/m", None, {})
+    assert status == 405
+    status, got = request(http_server, "POST", "/v1/models/m:predict", b"{", {})
+    assert status == 400 and got["error"].startswith("JSON Parse error")
+
+
+def test_stdlib_errors_are_json_too(http_server: tuple[str, int]) -> None:
+    with socket.create_connection(http_server, timeout=10) as sock:
+        sock.sendall(b"BREW /v1/models/m HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501") and b"application/json" in head
+    assert json.loads(body) == {"error": "Unsupported method ('BREW')"}
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(http_server: tuple[str, int]) -> None:
+    conn = http.client.HTTPConnection(*http_server, timeout=10)
+    try:
+        for i in range(20):
+            conn.request("POST", "/v1/models/m:predict", body=json.dumps({"inputs": [str(i)]}))
+            response = conn.getresponse()
+            assert json.loads(response.read())["outputs"]["translations"] == [f"v2:{i}"]
+    finally:
+        conn.close()
+
+
+def test_server_imports_no_training_code() -> None:
+    """The server needs only the standard library, TensorFlow and tensorflow-text."""
+    code = (
+        "import sys, serving.server; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} "
+        "& {'seq2seq', 'pipeline', 'tqdm', 'yaml', 'apache_beam', 'keras'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"
