@@ -12,6 +12,7 @@ from typing import Any
 from core.contract import (
     ALPHA,
     BEAM_SIZE,
+    DEFAULT_VARIABLES,
     MAX_LENGTH_A,
     MAX_LENGTH_B,
     SERVING_DEFAULT,
@@ -29,18 +30,34 @@ def load_saved_model(path: Path) -> Any:
     return tf.saved_model.load(str(path))
 
 
+def exported_defaults(loaded: Any) -> dict[str, Any]:
+    """The decoding options stored in a loaded export (``beam_size``, ``alpha``,
+    ``max_length_a``, ``max_length_b``: what ``serving_default`` uses), as NumPy scalars."""
+    return {
+        option: getattr(loaded, variable).numpy()
+        for option, variable in DEFAULT_VARIABLES.items()
+        if hasattr(loaded, variable)
+    }
+
+
 def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
-    """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``."""
+    """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``.
+
+    ``options`` may name any of ``beam_size``, ``alpha``, ``max_length_a`` and
+    ``max_length_b``; the others keep the values stored in the export.
+    """
     import tensorflow as tf
 
     loaded = load_saved_model(path)
-    if options:
+    given = {name: value for name, value in (options or {}).items() if value is not None}
+    if given:
+        values = {**exported_defaults(loaded), **given}
         signature = loaded.signatures[TRANSLATE_WITH_OPTIONS]
         extra = {
-            BEAM_SIZE: tf.constant(options[BEAM_SIZE], tf.int32),
-            ALPHA: tf.constant(options[ALPHA], tf.float32),
-            MAX_LENGTH_A: tf.constant(options[MAX_LENGTH_A], tf.float32),
-            MAX_LENGTH_B: tf.constant(options[MAX_LENGTH_B], tf.int32),
+            BEAM_SIZE: tf.constant(values[BEAM_SIZE], tf.int32),
+            ALPHA: tf.constant(values[ALPHA], tf.float32),
+            MAX_LENGTH_A: tf.constant(values[MAX_LENGTH_A], tf.float32),
+            MAX_LENGTH_B: tf.constant(values[MAX_LENGTH_B], tf.int32),
         }
     else:
         signature, extra = loaded.signatures[SERVING_DEFAULT], {}

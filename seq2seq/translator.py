@@ -13,7 +13,16 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from core.contract import EOS_ID
+from core.contract import (
+    ALPHA,
+    BEAM_SIZE,
+    EOS_ID,
+    MAX_LENGTH_A,
+    MAX_LENGTH_B,
+    SCORES,
+    TEXT,
+    TRANSLATIONS,
+)
 from core.normalization import Normalization
 from core.normalization_graph import GraphNormalizer
 from seq2seq.config import DecodeConfig
@@ -26,12 +35,12 @@ from seq2seq.shapes import pad_to_multiple
 # Source batches are padded (masked) to a multiple of this many pieces, so that encoder
 # and attention see few distinct shapes (seq2seq.shapes).
 SOURCE_WIDTH_MULTIPLE = 8
-_TEXT = tf.TensorSpec([None], tf.string, name="text")
+_TEXT = tf.TensorSpec([None], tf.string, name=TEXT)
 _OPTIONS = (
-    tf.TensorSpec([], tf.int32, name="beam_size"),
-    tf.TensorSpec([], tf.float32, name="alpha"),
-    tf.TensorSpec([], tf.float32, name="max_length_a"),
-    tf.TensorSpec([], tf.int32, name="max_length_b"),
+    tf.TensorSpec([], tf.int32, name=BEAM_SIZE),
+    tf.TensorSpec([], tf.float32, name=ALPHA),
+    tf.TensorSpec([], tf.float32, name=MAX_LENGTH_A),
+    tf.TensorSpec([], tf.int32, name=MAX_LENGTH_B),
 )
 
 
@@ -58,10 +67,11 @@ class Translator(tf.Module):
         self.normalizer = GraphNormalizer(normalization)
         self.max_input_length = max_input_length
         beam = decode.beam_size if decode.strategy == "beam" else 1
-        self.default_beam_size = tf.Variable(beam, trainable=False, name="beam_size")
-        self.default_alpha = tf.Variable(decode.length_penalty, trainable=False, name="alpha")
-        self.default_a = tf.Variable(decode.max_length_a, trainable=False, name="max_length_a")
-        self.default_b = tf.Variable(decode.max_length_b, trainable=False, name="max_length_b")
+        # Attribute names: core.contract.DEFAULT_VARIABLES (the server reads them).
+        self.default_beam_size = tf.Variable(beam, trainable=False, name=BEAM_SIZE)
+        self.default_alpha = tf.Variable(decode.length_penalty, trainable=False, name=ALPHA)
+        self.default_a = tf.Variable(decode.max_length_a, trainable=False, name=MAX_LENGTH_A)
+        self.default_b = tf.Variable(decode.max_length_b, trainable=False, name=MAX_LENGTH_B)
 
     def normalize(self, texts: tf.Tensor) -> tf.Tensor:
         """The cleaning step's normalisation of raw strings ``[B]``."""
@@ -96,8 +106,8 @@ class Translator(tf.Module):
         words = tf.reshape(self.target_tokenizer.detokenize(ragged), shape[:2])
         empty = tf.equal(tf.strings.length(normalized), 0)[:, tf.newaxis]
         return {
-            "translations": tf.where(empty, tf.constant(""), words),
-            "scores": tf.where(empty, tf.zeros_like(result.scores), result.scores),
+            TRANSLATIONS: tf.where(empty, tf.constant(""), words),
+            SCORES: tf.where(empty, tf.zeros_like(result.scores), result.scores),
         }
 
     def _defaults(self) -> tuple[tf.Tensor, ...]:
@@ -112,7 +122,7 @@ class Translator(tf.Module):
     def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Best translation ``[B]`` and its log-probability ``[B]``, with the default options."""
         best = self._nbest(text, *self._defaults())
-        return {"translations": best["translations"][:, 0], "scores": best["scores"][:, 0]}
+        return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])
     def translate_with_options(
@@ -125,7 +135,7 @@ class Translator(tf.Module):
     ) -> dict[str, Any]:
         """Like ``translate`` with explicit beam size, alpha and length limit ``a * len + b``."""
         best = self._nbest(text, beam_size, alpha, max_length_a, max_length_b)
-        return {"translations": best["translations"][:, 0], "scores": best["scores"][:, 0]}
+        return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])
     def nbest(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.contract import ASSETS_EXTRA_DIR, CONFIG_ASSET, SOURCE_MODEL_ASSET
 from core.normalization import Normalization
 
 log = logging.getLogger("serving.length_check")
@@ -41,11 +42,11 @@ class LengthChecker:
     @classmethod
     def from_export(cls, path: Path, report: Callable[[str], None]) -> LengthChecker | None:
         """A checker for the export at ``path``, or ``None`` if it lacks the assets."""
-        extra = path / "assets.extra"
+        extra = path / ASSETS_EXTRA_DIR
         try:
-            config = _read_config(extra / "config.yaml")
+            config = _read_config(extra / CONFIG_ASSET)
             max_length = int(config["export"]["max_input_length"])
-            spm = (extra / "source.model").read_bytes()
+            spm = (extra / SOURCE_MODEL_ASSET).read_bytes()
         except (OSError, KeyError, TypeError, ValueError) as err:
             log.warning("%s: cannot check input lengths: %s", path, err)
             return None

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.contract import DEFAULT_VARIABLES, SAVED_MODEL_FILE, TEXT, version_folders
-from core.saved_model import load_saved_model
+from core.contract import SAVED_MODEL_FILE, TEXT, version_folders
+from core.saved_model import exported_defaults, load_saved_model
 
 log = logging.getLogger("serving.models")
 
@@ -86,9 +86,8 @@ def load_servable(path: Path, version: int) -> Servable:
             raise ValueError(f"signature {name!r} has no {TEXT!r} input")
         inputs[name] = {key: spec.dtype for key, spec in specs.items()}
     defaults = {
-        option: _jsonable(getattr(loaded, variable).numpy().reshape([1]))[0]
-        for option, variable in DEFAULT_VARIABLES.items()
-        if hasattr(loaded, variable)
+        option: _jsonable(value.reshape([1]))[0]
+        for option, value in exported_defaults(loaded).items()
     }
     return Servable(version, path, loaded, inputs, defaults, signature_defs_json(path))
 

@@ -28,10 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", type=Path, help="input file (default: stdin)")
     parser.add_argument("--output", type=Path, help="output file (default: stdout)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--beam-size", type=int, help="override the exported default")
-    parser.add_argument("--alpha", type=float, default=0.6, help="length penalty (with beam)")
-    parser.add_argument("--max-length-a", type=float, default=1.5)
-    parser.add_argument("--max-length-b", type=int, default=10)
+    stored = " (default: the value stored in the export)"
+    parser.add_argument("--beam-size", type=int, help="beam size, 1 for greedy" + stored)
+    parser.add_argument("--alpha", type=float, help="length penalty of beam search" + stored)
+    parser.add_argument(
+        "--max-length-a", type=float, help="output length limit a * source + b: a" + stored
+    )
+    parser.add_argument("--max-length-b", type=int, help="output length limit: b" + stored)
     return parser
 
 
@@ -39,14 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Translate stdin or ``--input`` line by line; exit status 2 on user errors."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
-    options = None
-    if args.beam_size is not None:
-        options = {
-            BEAM_SIZE: args.beam_size,
-            ALPHA: args.alpha,
-            MAX_LENGTH_A: args.max_length_a,
-            MAX_LENGTH_B: args.max_length_b,
-        }
+    options = {
+        BEAM_SIZE: args.beam_size,
+        ALPHA: args.alpha,
+        MAX_LENGTH_A: args.max_length_a,
+        MAX_LENGTH_B: args.max_length_b,
+    }
     try:
         path = resolve_version(args.model, args.version)
         import_tensorflow()

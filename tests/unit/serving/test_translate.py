@@ -36,3 +36,23 @@ def test_script_warns_about_overlong_lines(
     assert "warning: line 3 has" in err and "the model reads only the first 199" in err
     assert "warning: 1 line(s) were longer than the model reads" in err
     assert "line 1 " not in err and "line 4 " not in err
+
+
+def test_options_not_given_keep_the_exports_stored_values(
+    tiny_run: dict[str, Path], tmp_path: Path
+) -> None:
+    export = resolve_version(tiny_run["export_base"], None)
+    texts = ["the black cats eat the fish .", "my sister will not open the red windows ."]
+    default = load_translate_fn(export)(texts)
+    # The export stores beam 3, a = 1.5, b = 5: naming only the beam size changes nothing.
+    assert load_translate_fn(export, {"beam_size": 3})(texts) == default
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    output = tmp_path / "out.txt"
+    args = ["--model", str(tiny_run["export_base"]), "--input", str(source), "--output"]
+    assert main([*args, str(output)]) == 0
+    assert output.read_text(encoding="utf-8").splitlines() == default
+    # One option alone takes effect: at most one output piece per sentence.
+    assert main([*args, str(output), "--max-length-a", "0", "--max-length-b", "1"]) == 0
+    short = output.read_text(encoding="utf-8").splitlines()
+    assert short != default and all(len(line.split()) <= 1 for line in short)
