@@ -1,4 +1,8 @@
-"""How the command-line tools keep TensorFlow's native start-up logs off the terminal.
+"""How the command-line tools keep other libraries' logs off the terminal.
+
+Users see the project's own messages and every warning or error that is theirs
+to act on; ``--verbose`` (or ``TF_CPP_MIN_LOG_LEVEL=0`` for TensorFlow's native
+logs) shows everything.
 
 TensorFlow's C++ libraries log while they load and while they look for devices
 (oneDNN and CUDA notices, on every CPU-only machine), before
@@ -12,11 +16,38 @@ shows everything.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
 
 QUIET_LEVEL = 2
+# Loggers of the project's packages: their INFO messages are for users.
+PROJECT_LOGGERS = ("core", "nmt", "pipeline", "seq2seq", "serving")
+LOG_FORMAT = "%(asctime)s %(name)s: %(message)s"
+
+
+class _UsersMessages(logging.Filter):
+    """The project's messages, and other libraries' warnings and errors, except Beam's
+    import-time notices on the root logger (such as ``apitools not found``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] in PROJECT_LOGGERS:
+            return True
+        if record.name == "root" and "apache_beam" in record.pathname:
+            return False
+        return record.levelno >= logging.WARNING
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to standard error at INFO; unless ``verbose``, only what ``_UsersMessages`` lets
+    through. ``verbose`` also asks TensorFlow for its native logs (``TF_CPP_MIN_LOG_LEVEL``
+    0 unless set); otherwise they are off (3: fatal errors only, unless set)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_UsersMessages())
 
 
 def _quiet_wanted() -> bool:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nmt", description="Neural machine translation: preprocess, train, evaluate, export."
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show other libraries' informational logs and TensorFlow's native logs",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     helps = {
         "run": "all stages in order",
@@ -81,13 +84,15 @@ def _dispatch(args: argparse.Namespace) -> None:
         for path in write_corpus(args.out_dir, args.pairs, args.seed):
             print(path)
         return
+    from nmt.config import load_config
+
+    # The config is read before TensorFlow is imported, so its errors come at once.
+    config = load_config(args.config, tuple(args.overrides))
     from core.startup_logs import import_tensorflow
 
     import_tensorflow()
     from nmt import stages
-    from nmt.config import load_config
 
-    config = load_config(args.config, tuple(args.overrides))
     actions = {
         "run": stages.run_all,
         "preprocess": stages.preprocess,
@@ -102,10 +107,10 @@ def _dispatch(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the command; user errors print one line and exit with status 2."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    from core.startup_logs import configure_logging
+
+    configure_logging(args.verbose)
     from core.config_fields import ConfigError
     from pipeline.errors import CorpusError
     from seq2seq.evaluation.inputs import EvaluationError

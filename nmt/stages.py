@@ -18,6 +18,7 @@ from core.contract import (
     TRANSLATIONS,
     RunLayout,
 )
+from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
 from seq2seq.config import DecodeConfig
 from seq2seq.dev_scores import DevText, TranslateFn
@@ -56,14 +57,18 @@ def make_translator(
 ) -> Translator:
     """``model`` with this run's tokenizers, normalisation and decoding defaults."""
     layout = RunLayout(config.run_dir)
-    return Translator(
-        model,
-        layout.source_spm.read_bytes(),
-        layout.target_spm.read_bytes(),
-        decode or config.decode,
-        config.data.cleaning.normalization(),
-        config.export.max_input_length,
-    )
+    source_spm, target_spm = layout.source_spm.read_bytes(), layout.target_spm.read_bytes()
+    # SentencePiece logs "precompiled_charsmap is empty" as it loads each model (ours
+    # normalise nothing themselves: the normaliser runs before them).
+    with quiet_native_logs():
+        return Translator(
+            model,
+            source_spm,
+            target_spm,
+            decode or config.decode,
+            config.data.cleaning.normalization(),
+            config.export.max_input_length,
+        )
 
 
 def train(config: ExperimentConfig) -> TrainResult:

@@ -47,5 +47,6 @@ def model_checkpoint(
 
 
 def restore(checkpoint: tf.train.Checkpoint, path: str) -> None:
-    """Restore ``path`` into ``checkpoint``; every variable must be found in the file."""
-    checkpoint.read(path).assert_existing_objects_matched()
+    """Restore ``path`` into ``checkpoint``; every variable must be found in the file (values
+    the file has beyond them, such as its save counter, are left unread on purpose)."""
+    checkpoint.read(path).assert_existing_objects_matched().expect_partial()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,29 @@ from core.contract import ASSETS_EXTRA_DIR, CONFIG_ASSET, SOURCE_MODEL_ASSET
 from core.normalization import Normalization
 
 log = logging.getLogger("serving.length_check")
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """What an export does to a line before its model reads it."""
+
+    source_model: bytes  # the source SentencePiece model
+    max_input_length: int  # pieces the model reads, end-of-sentence included
+    normalization: Normalization
+
+    @classmethod
+    def read(cls, path: Path) -> InputSettings | None:
+        """The settings in ``path/assets.extra``, or ``None`` (with a warning) if it lacks them."""
+        extra = path / ASSETS_EXTRA_DIR
+        try:
+            config = _read_config(extra / CONFIG_ASSET)
+            max_length = int(config["export"]["max_input_length"])
+            spm = (extra / SOURCE_MODEL_ASSET).read_bytes()
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            log.warning("%s: cannot check input lengths: %s", path, err)
+            return None
+        normalization = Normalization.from_mapping(config.get("data", {}).get("cleaning", {}))
+        return cls(spm, max_length, normalization)
 
 
 class LengthChecker:
@@ -40,18 +64,16 @@ class LengthChecker:
         self.truncated = 0
 
     @classmethod
+    def for_export(cls, inputs: InputSettings, report: Callable[[str], None]) -> LengthChecker:
+        """A checker that reads lines as the export does (``InputSettings.read``)."""
+        counter = _piece_counter(inputs.source_model, inputs.normalization)
+        return cls(counter, inputs.max_input_length, report)
+
+    @classmethod
     def from_export(cls, path: Path, report: Callable[[str], None]) -> LengthChecker | None:
         """A checker for the export at ``path``, or ``None`` if it lacks the assets."""
-        extra = path / ASSETS_EXTRA_DIR
-        try:
-            config = _read_config(extra / CONFIG_ASSET)
-            max_length = int(config["export"]["max_input_length"])
-            spm = (extra / SOURCE_MODEL_ASSET).read_bytes()
-        except (OSError, KeyError, TypeError, ValueError) as err:
-            log.warning("%s: cannot check input lengths: %s", path, err)
-            return None
-        normalization = Normalization.from_mapping(config.get("data", {}).get("cleaning", {}))
-        return cls(_piece_counter(spm, normalization), max_length, report)
+        inputs = InputSettings.read(path)
+        return cls.for_export(inputs, report) if inputs else None
 
     def check(self, lines: Iterable[str], block: int = 256) -> Iterator[str]:
         """Yield ``lines`` unchanged, reporting over-long ones (``block`` lines at a time)."""

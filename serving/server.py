@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from core.startup_logs import import_tensorflow
+from core.startup_logs import configure_logging, import_tensorflow
 from serving.model_registry import ModelRegistry
 from serving.request_batcher import DynamicBatcher
 from serving.rest_api import (
@@ -187,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--max_text_length", type=int, default=4096, help="characters per text")
     add("--max_versions", type=int, default=0, help="serve only the N highest (0: all)")
     add("--poll_seconds", type=float, default=2.0, help="how often to look for new versions")
+    add("--verbose", action="store_true", help="also show other libraries' and native logs")
     return parser
 
 
@@ -217,10 +217,9 @@ def build(args: argparse.Namespace) -> tuple[ThreadingHTTPServer, ModelRegistry,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server until interrupted (Ctrl-C or SIGTERM)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
+    configure_logging(args.verbose)
     import_tensorflow()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         server, registry, batcher = build(args)
     except OSError as err:

@@ -9,7 +9,6 @@ lines stay empty, in place.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +16,8 @@ from pathlib import Path
 from core.contract import ALPHA, BEAM_SIZE, MAX_LENGTH_A, MAX_LENGTH_B, resolve_version
 from core.length_sorted_batches import translate_stream
 from core.saved_model import load_translate_fn
-from core.startup_logs import import_tensorflow
-from serving.length_check import LengthChecker
+from core.startup_logs import configure_logging, import_tensorflow, quiet_native_logs
+from serving.length_check import InputSettings, LengthChecker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,13 +34,16 @@ def _parser() -> argparse.ArgumentParser:
         "--max-length-a", type=float, help="output length limit a * source + b: a" + stored
     )
     parser.add_argument("--max-length-b", type=int, help="output length limit: b" + stored)
+    parser.add_argument(
+        "--verbose", action="store_true", help="also show TensorFlow's and SentencePiece's logs"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Translate stdin or ``--input`` line by line; exit status 2 on user errors."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
+    configure_logging(args.verbose)
     options = {
         BEAM_SIZE: args.beam_size,
         ALPHA: args.alpha,
@@ -50,13 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         path = resolve_version(args.model, args.version)
-        import_tensorflow()
-        translate = load_translate_fn(path, options)
         source = args.input.open(encoding="utf-8") if args.input else sys.stdin
     except (FileNotFoundError, OSError) as err:
         print(f"serving.translate: error: {err}", file=sys.stderr)
         return 2
-    checker = LengthChecker.from_export(path, report=_warn)
+    import_tensorflow()
+    inputs = InputSettings.read(path)
+    # Loading SentencePiece models and running the graph once log notices for no one
+    # (an empty normaliser table, oneDNN's int64 fallback): that happens here, quietly.
+    with quiet_native_logs():
+        translate = load_translate_fn(path, options)
+        translate(["."])
+        checker = LengthChecker.for_export(inputs, report=_warn) if inputs else None
     sink = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     try:
         lines = checker.check(source) if checker else source

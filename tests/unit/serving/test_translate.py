@@ -56,3 +56,29 @@ def test_options_not_given_keep_the_exports_stored_values(
     assert main([*args, str(output), "--max-length-a", "0", "--max-length-b", "1"]) == 0
     short = output.read_text(encoding="utf-8").splitlines()
     assert short != default and all(len(line.split()) <= 1 for line in short)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_script_prints_nothing_but_translations(
+    tiny_run: dict[str, Path], verbose: bool
+) -> None:
+    """No SentencePiece or oneDNN notices on the terminal; --verbose shows them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "serving.translate", "--model", str(tiny_run["export_base"])]
+    done = subprocess.run(
+        command + (["--verbose"] if verbose else []),
+        input="the black cats eat the fish .\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 1
+    if verbose:
+        assert "precompiled_charsmap is empty" in done.stderr
+    else:
+        assert done.stderr == ""

@@ -1,0 +1,27 @@
+"""The ``nmt`` command: errors before TensorFlow, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_config_errors_come_before_tensorflow_is_imported(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("experiment: x\nmodel:\n  cell: tcn\n", encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from nmt.cli import main\n"
+        f"status = main(['train', {str(config)!r}])\n"
+        "print(status, 'tensorflow' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.stdout.split() == ["2", "False"]
+    assert done.stderr.count("\n") == 1 and "model.cell: invalid choice 'tcn'" in done.stderr
