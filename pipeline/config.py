@@ -122,6 +122,13 @@ class SentencePieceConfig:
         if self.character_coverage is not None and not 0.0 < self.character_coverage <= 1.0:
             raise ValueError("character_coverage must be in (0, 1]")
 
+    @property
+    def coverage(self) -> float:
+        """``character_coverage``, or the default for unknown languages (1.0) if unset."""
+        if self.character_coverage is None:
+            return default_character_coverage()
+        return self.character_coverage
+
     def for_languages(self, *languages: str) -> SentencePieceConfig:
         """This config with ``character_coverage`` chosen by language where it is not set."""
         if self.character_coverage is not None:
