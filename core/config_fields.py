@@ -25,8 +25,9 @@ class ConfigError(ValueError):
     """A user error in an experiment configuration (unknown key, bad value, missing file)."""
 
 
-def choice(default: str, options: tuple[str, ...]) -> Any:
-    """A dataclass field restricted to ``options``; checked by ``build_section``."""
+def choice(default: str | None, options: tuple[str, ...]) -> Any:
+    """A dataclass field restricted to ``options`` (or ``None``, where the field's type
+    allows it: "not set"); checked by ``build_section``."""
     return dataclasses.field(default=default, metadata={"choices": options})
 
 
@@ -86,7 +87,7 @@ def build_section(cls: type[T], raw: Any, where: str) -> T:
         key = f"{where}.{name}" if where else name
         converted = _coerce(value, hints[name], key)
         options = fields[name].metadata.get("choices")
-        if options is not None and converted not in options:
+        if options is not None and converted is not None and converted not in options:
             raise ConfigError(
                 f"{key}: invalid choice {converted!r}; valid options: {', '.join(options)}"
             )

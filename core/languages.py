@@ -30,6 +30,14 @@ def default_character_coverage(*languages: str) -> float:
     return FULL_COVERAGE
 
 
+def bleu_tokenizer(language: str) -> str:
+    """The tokenizer sacrebleu's BLEU chooses for target ``language`` when none is named:
+    ``ja-mecab``, ``zh``, ``ko-mecab``, else ``13a`` (read from sacrebleu itself)."""
+    from sacrebleu.metrics import BLEU
+
+    return str(BLEU._TOKENIZER_MAP.get(sacrebleu_language(language), BLEU.TOKENIZER_DEFAULT))
+
+
 def sacrebleu_language(language: str) -> str:
     """The code sacrebleu's BLEU keys its tokenizer choice on (``ja`` -> ``ja-mecab``,
     ``zh`` -> ``zh``, ``ko`` -> ``ko-mecab``, anything else -> ``13a``)."""

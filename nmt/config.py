@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from core.config_fields import ConfigError, build_section
+from core.languages import bleu_tokenizer
 from pipeline.config import PreprocessConfig
 from seq2seq.config import DecodeConfig, EvaluateConfig, ExportConfig, ModelConfig, TrainConfig
 
@@ -31,6 +32,13 @@ class ExperimentConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+
+    def __post_init__(self) -> None:
+        if self.evaluate.tokenize is None:  # set once here, by the target language
+            tokenize = bleu_tokenizer(self.data.target_lang)
+            object.__setattr__(
+                self, "evaluate", dataclasses.replace(self.evaluate, tokenize=tokenize)
+            )
 
     @property
     def run_dir(self) -> Path:

@@ -88,6 +88,7 @@ def train(config: ExperimentConfig) -> TrainResult:
     dev_text = DevText(
         layout.split_text("dev", config.data.source_lang),
         layout.split_text("dev", config.data.target_lang),
+        tokenize=config.evaluate.tokenize,
     )
     return Trainer(config.model, config.train, layout, dev_text, dev_translate_fn).train()
 

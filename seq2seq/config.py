@@ -107,7 +107,7 @@ class DecodeConfig:
             raise ValueError("beam_size and batch_size must be >= 1")
 
 
-BLEU_TOKENIZERS = ("13a", "intl", "none", "char", "zh", "ja-mecab", "flores200")
+BLEU_TOKENIZERS = ("13a", "intl", "none", "char", "zh", "ja-mecab", "ko-mecab", "flores200")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,9 @@ class BleuVariant:
 class EvaluateConfig:
     """Scoring with sacrebleu: metrics, bootstrap intervals, paired tests and report contents."""
 
-    tokenize: str = choice("13a", BLEU_TOKENIZERS)
+    # None: chosen by the target language as sacrebleu's command line does (set by the
+    # experiment config: ja-mecab for Japanese, zh for Chinese, ko-mecab for Korean, else 13a).
+    tokenize: str | None = choice(None, BLEU_TOKENIZERS)
     extra_bleu: tuple[BleuVariant, ...] = ()
     bootstrap: int = 1000
     seed: int = 12345

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import sacrebleu
 import tensorflow as tf
+from sacrebleu.metrics import BLEU
 
 from core.length_sorted_batches import TranslateFn, translate_chunk
 
@@ -18,6 +18,7 @@ class DevText:
 
     source: Path
     reference: Path
+    tokenize: str | None = None  # sacrebleu's BLEU tokenizer (None: 13a)
 
     def read(self) -> tuple[list[str], list[str]]:
         """Source and reference lines."""
@@ -43,11 +44,12 @@ def dev_loss(
 
 
 def dev_bleu(translate: TranslateFn, text: DevText, batch_size: int = 128) -> float:
-    """Corpus BLEU (sacrebleu defaults) of ``translate`` on the dev text.
+    """Corpus BLEU of ``translate`` on the dev text, with the dev text's tokenizer.
 
     sacrebleu's warning that references look tokenized is left to the evaluation stage:
     repeated at every validation it would tell the user nothing new.
     """
     sources, references = text.read()
     hypotheses = translate_chunk(translate, sources, batch_size)
-    return float(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score)
+    bleu = BLEU(tokenize=text.tokenize, force=True)
+    return float(bleu.corpus_score(hypotheses, [references]).score)

@@ -58,3 +58,17 @@ def test_an_explicit_coverage_wins_over_the_language_default() -> None:
     assert config("en", "de", 0.98).sentencepiece.character_coverage == 0.98
     with pytest.raises(ValueError, match="character_coverage"):
         SentencePieceConfig(character_coverage=0.0)
+
+
+@pytest.mark.parametrize(
+    ("language", "tokenizer"),
+    [("ja", "ja-mecab"), ("zh-Hans", "zh"), ("ko", "ko-mecab"), ("de", "13a"), ("tgt", "13a")],
+)
+def test_bleu_tokenizer_is_the_one_sacrebleu_chooses(language: str, tokenizer: str) -> None:
+    from sacrebleu.metrics import BLEU
+
+    from core.languages import bleu_tokenizer
+
+    assert bleu_tokenizer(language) == tokenizer
+    chosen = BLEU(trg_lang=sacrebleu_language(language)).tokenizer.signature()
+    assert chosen == BLEU(tokenize=tokenizer).tokenizer.signature()

@@ -82,3 +82,28 @@ def test_bad_override(tmp_path: Path) -> None:
         load_config(write(tmp_path, MINIMAL), ("train.epochs",))
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(write(tmp_path, MINIMAL), ("train.epoch=2",))
+
+
+@pytest.mark.parametrize(
+    ("target", "overrides", "tokenize", "coverage"),
+    [
+        ("ja", (), "ja-mecab", 0.9995),
+        ("zh", (), "zh", 0.9995),
+        ("ko", (), "ko-mecab", 0.9995),
+        ("de", (), "13a", 1.0),
+        (
+            "ja",
+            ("evaluate.tokenize=char", "data.sentencepiece.character_coverage=1.0"),
+            "char",
+            1.0,
+        ),
+        ("ja", ("evaluate.tokenize=null",), "ja-mecab", 0.9995),
+    ],
+)
+def test_language_defaults_where_the_config_is_silent(
+    tmp_path: Path, target: str, overrides: tuple[str, ...], tokenize: str, coverage: float
+) -> None:
+    text = MINIMAL + f"  source_lang: en\n  target_lang: {target}\n"
+    config = load_config(write(tmp_path, text), overrides)
+    assert config.evaluate.tokenize == tokenize
+    assert config.data.sentencepiece.character_coverage == coverage
