@@ -100,7 +100,7 @@ def normalize(text: str, spec: Normalization) -> str:
     text = text.replace("\x00", "")
     if spec.unescape_html:
         text = html.unescape(text)
-    if spec.unicode_form != "none":
+    if spec.unicode_form != "none" and not text.isascii():  # ASCII is in every form
         form: Any = spec.unicode_form
         text = unicodedata2.normalize(form, text)
     text = _LINE_BREAK_RE.sub(" ", text)

@@ -58,8 +58,9 @@ class GraphNormalizer(tf.Module):
     def __call__(self, texts: tf.Tensor) -> tf.Tensor:
         """The normalised ``texts`` ``[B]`` (UTF-8 strings)."""
         texts = tf.strings.regex_replace(texts, "\\x00", "")  # regex_split stops at NUL
-        if self.spec.unescape_html:
-            texts = self.unescape(texts)
+        if self.spec.unescape_html:  # most batches have no '&': skip the split then
+            has_reference = tf.reduce_any(tf.strings.regex_full_match(texts, "(?s).*&.*"))
+            texts = tf.cond(has_reference, lambda: self.unescape(texts), lambda: texts)
         if self.spec.unicode_form != "none":
             texts = tf_text.normalize_utf8(texts, self.spec.unicode_form)
         texts = tf.strings.regex_replace(texts, character_class(LINE_BREAKS), " ")
