@@ -26,6 +26,8 @@ TFRECORDS_DIR = "tfrecords"
 REJECTS_FILE = "rejects.tsv"
 STATS_FILE = "stats.json"
 WORK_DIR = ".work"  # deleted after the run
+# The lock file of a folder that one process at a time writes (run folder, export base).
+LOCK_FILE = ".lock"
 
 # TFRecord features: piece ids without BOS/EOS, and their counts.
 SOURCE_IDS, SOURCE_LENGTH = "source_ids", "source_length"
@@ -115,6 +117,11 @@ class RunLayout:
     def data(self) -> Path:
         """Preprocessing outputs (text, SentencePiece models, TFRecords, stats)."""
         return self.root / "data"
+
+    @property
+    def lock(self) -> Path:
+        """The lock file every writing stage holds (``core.run_lock``)."""
+        return self.root / LOCK_FILE
 
     @property
     def source_spm(self) -> Path:
