@@ -26,6 +26,8 @@ TFRECORDS_DIR = "tfrecords"
 REJECTS_FILE = "rejects.tsv"
 STATS_FILE = "stats.json"
 WORK_DIR = ".work"  # deleted after the run
+# Written last, listing every output with its size: training refuses a data folder without it.
+COMPLETE_FILE = "complete.json"
 # The lock file of a folder that one process at a time writes (run folder, export base).
 LOCK_FILE = ".lock"
 
@@ -96,6 +98,11 @@ class DataLayout:
     def stats(self) -> str:
         """``stats.json``: counts, rejects, SentencePiece settings and length histograms."""
         return self.path(STATS_FILE)
+
+    @property
+    def complete(self) -> str:
+        """``complete.json``: the completeness record, written when every output is."""
+        return self.path(COMPLETE_FILE)
 
     def work(self, *parts: str) -> str:
         """A path under the work folder ``.work/`` (deleted after the run)."""

@@ -127,22 +127,26 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the command; user errors (and a run folder another process
-    writes) print one line and exit with status 2."""
+    writes) print one line and exit with status 2, a failed write (a full disk) with 1."""
     args = _parser().parse_args(argv)
     from core.startup_logs import configure_logging
 
     configure_logging(args.verbose)
     from core.config_fields import ConfigError
+    from core.data_complete import IncompleteDataError
     from core.run_lock import FolderLockedError
-    from pipeline.errors import CorpusError
+    from pipeline.errors import CorpusError, OutputError
     from seq2seq.evaluation.inputs import EvaluationError
 
     user_errors = (ConfigError, CorpusError, EvaluationError, FileNotFoundError)
     try:
         _dispatch(args)
-    except (*user_errors, FolderLockedError) as err:
+    except (*user_errors, FolderLockedError, IncompleteDataError) as err:
         print(f"nmt: error: {err}", file=sys.stderr)
         return 2
+    except OutputError as err:
+        print(f"nmt: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("nmt: interrupted", file=sys.stderr)
         return 130

@@ -3,7 +3,8 @@
 Every stage that writes (preprocessing, training, export; ``run_all`` across
 all of them) holds the run folder's lock (``core.run_lock``), and the export
 also the lock of its ``serving/models/<experiment>/`` folder: a second writer
-fails at once with ``FolderLockedError``.
+fails at once with ``FolderLockedError``. Training first checks that the data
+folder is the complete output of a preprocessing run (``core.data_complete``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from core.contract import (
     TRANSLATIONS,
     RunLayout,
 )
+from core.data_complete import check_complete
 from core.run_lock import folder_lock
 from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
@@ -92,8 +94,11 @@ def make_translator(
 
 
 def train(config: ExperimentConfig) -> TrainResult:
-    """Train (or resume training) the model; the best weights by dev BLEU (or loss) are kept."""
+    """Train (or resume training) the model; the best weights by dev BLEU (or loss) are kept.
+
+    Raises ``IncompleteDataError`` if preprocessing did not complete."""
     with writing(config):
+        check_complete(RunLayout(config.run_dir).data)
         return _train(config, _layout(config))
 
 
