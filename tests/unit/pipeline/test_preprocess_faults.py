@@ -1,4 +1,4 @@
-"""Preprocessing on a full disk: one line, and no data that training accepts."""
+"""Preprocessing on a full disk and on an empty corpus: one line, and no data training accepts."""
 
 from __future__ import annotations
 
@@ -74,3 +74,19 @@ def test_a_full_disk_gives_one_line_and_no_data_that_training_accepts(
         "run `nmt preprocess` again"
     ]
 
+
+def test_an_empty_corpus_is_named_as_empty(tmp_path: Path) -> None:
+    (tmp_path / "corpus.en").write_bytes(b"")
+    (tmp_path / "corpus.es").write_bytes(b"")
+    config = tmp_path / "empty.yaml"
+    config.write_text(
+        "experiment: empty\ndata:\n  source_lang: en\n  target_lang: es\n  inputs:\n"
+        "    - {name: web, format: aligned, source: corpus.en, target: corpus.es}\n",
+        encoding="utf-8",
+    )
+    done = nmt(tmp_path, "preprocess", str(config))
+    assert done.returncode == 2
+    source, target = tmp_path / "corpus.en", tmp_path / "corpus.es"
+    assert done.stderr.splitlines() == [
+        f"nmt: error: corpus 'web': {source} and {target} are empty"
+    ], done.stderr[-2000:]
