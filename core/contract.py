@@ -26,6 +26,10 @@ TFRECORDS_DIR = "tfrecords"
 REJECTS_FILE = "rejects.tsv"
 STATS_FILE = "stats.json"
 WORK_DIR = ".work"  # deleted after the run
+# Written last, listing every output with its size: training refuses a data folder without it.
+COMPLETE_FILE = "complete.json"
+# The lock file of a folder that one process at a time writes (run folder, export base).
+LOCK_FILE = ".lock"
 
 # TFRecord features: piece ids without BOS/EOS, and their counts.
 SOURCE_IDS, SOURCE_LENGTH = "source_ids", "source_length"
@@ -95,6 +99,11 @@ class DataLayout:
         """``stats.json``: counts, rejects, SentencePiece settings and length histograms."""
         return self.path(STATS_FILE)
 
+    @property
+    def complete(self) -> str:
+        """``complete.json``: the completeness record, written when every output is."""
+        return self.path(COMPLETE_FILE)
+
     def work(self, *parts: str) -> str:
         """A path under the work folder ``.work/`` (deleted after the run)."""
         return self.path(WORK_DIR, *parts)
@@ -115,6 +124,11 @@ class RunLayout:
     def data(self) -> Path:
         """Preprocessing outputs (text, SentencePiece models, TFRecords, stats)."""
         return self.root / "data"
+
+    @property
+    def lock(self) -> Path:
+        """The lock file every writing stage holds (``core.run_lock``)."""
+        return self.root / LOCK_FILE
 
     @property
     def source_spm(self) -> Path:

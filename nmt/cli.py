@@ -5,9 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.contract import LOCK_FILE, RunLayout
+from core.run_lock import folder_lock
+
+if TYPE_CHECKING:
+    from nmt.config import ExperimentConfig
 
 COMMANDS = ("run", "preprocess", "train", "evaluate", "export")
+# The commands that write the run folder, and so hold its lock.
+WRITERS = ("run", "preprocess", "train", "export")
 
 
 def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
@@ -86,8 +96,18 @@ def _dispatch(args: argparse.Namespace) -> None:
         return
     from nmt.config import load_config
 
-    # The config is read before TensorFlow is imported, so its errors come at once.
+    # The config is read, and the folders locked, before TensorFlow is imported, so
+    # their errors come at once.
     config = load_config(args.config, tuple(args.overrides))
+    with ExitStack() as stack:
+        if args.command in WRITERS:
+            stack.enter_context(folder_lock(RunLayout(config.run_dir).lock))
+        if args.command in ("run", "export"):
+            stack.enter_context(folder_lock(config.export_dir / LOCK_FILE))
+        _run_stage(args, config)
+
+
+def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
     from core.startup_logs import import_tensorflow
 
     import_tensorflow()
@@ -106,20 +126,27 @@ def _dispatch(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run the command; user errors print one line and exit with status 2."""
+    """Parse arguments, run the command; user errors (and a run folder another process
+    writes) print one line and exit with status 2, a failed write (a full disk) with 1."""
     args = _parser().parse_args(argv)
     from core.startup_logs import configure_logging
 
     configure_logging(args.verbose)
     from core.config_fields import ConfigError
-    from pipeline.errors import CorpusError
+    from core.data_complete import IncompleteDataError
+    from core.run_lock import FolderLockedError
+    from pipeline.errors import CorpusError, OutputError
     from seq2seq.evaluation.inputs import EvaluationError
 
+    user_errors = (ConfigError, CorpusError, EvaluationError, FileNotFoundError)
     try:
         _dispatch(args)
-    except (ConfigError, CorpusError, EvaluationError, FileNotFoundError) as err:
+    except (*user_errors, FolderLockedError, IncompleteDataError) as err:
         print(f"nmt: error: {err}", file=sys.stderr)
         return 2
+    except OutputError as err:
+        print(f"nmt: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("nmt: interrupted", file=sys.stderr)
         return 130

@@ -69,19 +69,66 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"--set {assignment!r}: value is not valid YAML: {err}") from err
 
 
+def _run_on_scalar(text: str, line: int) -> yaml.ScalarToken | None:
+    """The last token before the error if it is a plain scalar that started before ``line``."""
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            last = token
+    except yaml.YAMLError:
+        pass
+    if isinstance(last, yaml.ScalarToken) and last.plain and last.start_mark.line < line:
+        return last
+    return None
+
+
+def yaml_problem(text: str, err: yaml.YAMLError) -> str:
+    """One line: where a YAML syntax error is (line, column, 1-based) and what it is.
+
+    An unclosed bracket or quote is reported where it opens, and a key or value that
+    runs on into a line with a ``:`` (a missing colon, a wrong indent) where it starts,
+    rather than where the parser noticed.
+    """
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None)
+    if mark is None or not problem:
+        return "malformed YAML: " + " ".join(str(err).split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    opened, context = getattr(err, "context_mark", None), getattr(err, "context", None) or ""
+    if (
+        opened is not None
+        and opened.line < mark.line
+        and ("flow" in context or "quoted" in context)
+    ):
+        char = text.splitlines()[opened.line][opened.column : opened.column + 1]
+        return (
+            f"line {opened.line + 1}, column {opened.column + 1}: malformed YAML: "
+            f"{char!r} is not closed ({problem} at {where})"
+        )
+    scalar = _run_on_scalar(text, mark.line) if "mapping values" in problem else None
+    if scalar is not None:
+        start = scalar.start_mark
+        return (
+            f"line {start.line + 1}, column {start.column + 1}: malformed YAML: "
+            f"{scalar.value!r} runs on into line {mark.line + 1}, where {problem} "
+            "(a missing ':' after a key, or a wrong indent?)"
+        )
+    return f"{where}: malformed YAML: {problem}"
+
+
 def load_config(path: str | Path, overrides: tuple[str, ...] = ()) -> ExperimentConfig:
     """Read, override and validate an experiment config; raises ``ConfigError`` naming the file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read config file: {err}") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} malformed YAML: {err}") from None
+        raise ConfigError(f"{path}: {yaml_problem(text, err)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at top level")
     for assignment in overrides:

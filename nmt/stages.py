@@ -1,10 +1,18 @@
-"""The four stages of an experiment, each handed only its own config sections."""
+"""The four stages of an experiment, each handed only its own config sections.
+
+Every stage that writes (preprocessing, training, export; ``run_all`` across
+all of them) holds the run folder's lock (``core.run_lock``), and the export
+also the lock of its ``serving/models/<experiment>/`` folder: a second writer
+fails at once with ``FolderLockedError``. Training first checks that the data
+folder is the complete output of a preprocessing run (``core.data_complete``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +21,14 @@ import yaml
 
 from core.contract import (
     CONFIG_ASSET,
+    LOCK_FILE,
     SOURCE_MODEL_ASSET,
     TARGET_MODEL_ASSET,
     TRANSLATIONS,
     RunLayout,
 )
+from core.data_complete import check_complete
+from core.run_lock import folder_lock
 from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
 from seq2seq.config import DecodeConfig
@@ -32,6 +43,16 @@ from seq2seq.translator import Translator
 
 log = logging.getLogger("seq2seq")
 STAGES = ("preprocess", "train", "evaluate", "export")
+
+
+@contextmanager
+def writing(config: ExperimentConfig, export: bool = False) -> Iterator[None]:
+    """Hold the run folder's lock (and with ``export`` the export folder's) in the block."""
+    with ExitStack() as stack:
+        stack.enter_context(folder_lock(RunLayout(config.run_dir).lock))
+        if export:
+            stack.enter_context(folder_lock(config.export_dir / LOCK_FILE))
+        yield
 
 
 def _layout(config: ExperimentConfig) -> RunLayout:
@@ -49,7 +70,8 @@ def preprocess(config: ExperimentConfig) -> dict[str, Any]:
     # imports it, and training, evaluation and export do not need it.
     from pipeline.preprocess import run_preprocess
 
-    return run_preprocess(config.data, _layout(config).data)
+    with writing(config):
+        return run_preprocess(config.data, _layout(config).data)
 
 
 def make_translator(
@@ -72,8 +94,15 @@ def make_translator(
 
 
 def train(config: ExperimentConfig) -> TrainResult:
-    """Train (or resume training) the model; the best weights by dev BLEU (or loss) are kept."""
-    layout = _layout(config)
+    """Train (or resume training) the model; the best weights by dev BLEU (or loss) are kept.
+
+    Raises ``IncompleteDataError`` if preprocessing did not complete."""
+    with writing(config):
+        check_complete(RunLayout(config.run_dir).data)
+        return _train(config, _layout(config))
+
+
+def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
     greedy = dataclasses.replace(config.decode, strategy="greedy")
 
     def dev_translate_fn(model: Seq2Seq) -> TranslateFn:
@@ -145,7 +174,11 @@ def evaluate_stage(
 
 def export(config: ExperimentConfig) -> Path:
     """Export the next SavedModel version under ``serving/models/<experiment>/``."""
-    layout = _layout(config)
+    with writing(config, export=True):
+        return _export(config, _layout(config))
+
+
+def _export(config: ExperimentConfig, layout: RunLayout) -> Path:
     assets = {
         CONFIG_ASSET: layout.config_copy,
         SOURCE_MODEL_ASSET: layout.source_spm,
@@ -162,8 +195,9 @@ def export(config: ExperimentConfig) -> Path:
 
 
 def run_all(config: ExperimentConfig) -> None:
-    """Every stage in order."""
-    preprocess(config)
-    train(config)
-    evaluate_stage(config)
-    export(config)
+    """Every stage in order, holding the run folder's and the export folder's locks."""
+    with writing(config, export=True):
+        preprocess(config)
+        train(config)
+        evaluate_stage(config)
+        export(config)

@@ -8,3 +8,8 @@ class CorpusError(ValueError):
 
     The message is one line and names the offending file(s) and the problem.
     """
+
+
+class OutputError(OSError):
+    """Writing the stage's outputs failed (a full disk, for example); one line, naming the
+    output folder and the system's error."""

@@ -10,7 +10,11 @@ One Beam pipeline, whose steps are:
    sample of the train split.
 4. ``EncodeSplits`` (parallel): encode text chunks → ``tfrecords/`` shards.
 
-All inputs are validated before anything is written. Beam options come from
+All inputs are validated before anything is written. ``complete.json`` is removed
+first and written last (``core.data_complete``), so a run that stops half-way
+(a full disk, a crash) leaves no data folder that training accepts; a write
+failure is reported as one ``OutputError`` and the partial shards and models
+are removed. Beam options come from
 ``config.beam_args`` and are passed through untouched, so the same code runs on
 any Beam runner; the output folder must be on a file system every worker can
 reach (a local folder for local runners).
@@ -29,11 +33,20 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from core.config_fields import ConfigError
-from core.contract import SENTENCEPIECE_DIR, SPLITS, TFRECORDS_DIR, DataLayout
+from core.contract import (
+    REJECTS_FILE,
+    SENTENCEPIECE_DIR,
+    SPLITS,
+    STATS_FILE,
+    TEXT_DIR,
+    TFRECORDS_DIR,
+    DataLayout,
+)
+from core.data_complete import completion_record
 from pipeline.buckets import CleanAndSplit
 from pipeline.config import PreprocessConfig
 from pipeline.encoding import EncodeSplits
-from pipeline.errors import CorpusError
+from pipeline.errors import CorpusError, OutputError
 from pipeline.readers import FileTask, ResolvedInput, resolve_input
 from pipeline.sample_corpus import write_corpus
 from pipeline.splitting import LEAKAGE
@@ -100,17 +113,30 @@ def run_pipeline(options: PipelineOptions, build: Any, *args: Any) -> None:
     """Builds and runs a pipeline to completion; disconnects runners' clients (Dask)."""
     p = beam.Pipeline(options=options)
     build(p, *args)
-    result = p.run()
+    # A failing step's exception reaches the caller; Beam's log of it would repeat it.
+    step_errors = logging.getLogger("apache_beam.runners.common")
+    step_errors.addFilter(_without_traceback)
     try:
-        result.wait_until_finish()
+        result = p.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            client = getattr(result, "client", None)
+            if client is not None:
+                client.close()
     finally:
-        client = getattr(result, "client", None)
-        if client is not None:
-            client.close()
+        step_errors.removeFilter(_without_traceback)
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    return record.exc_info is None and "Traceback" not in record.getMessage()
 
 
 def _prepare(layout: DataLayout) -> None:
-    """Removes a previous run's shards, models and work files (folders come with files)."""
+    """Removes the completeness record, then a previous run's shards, models and work files
+    (folders come with files)."""
+    if FileSystems.exists(layout.complete):
+        FileSystems.delete([layout.complete])
     patterns = [layout.path(TFRECORDS_DIR, "*.tfrecord"), layout.path(SENTENCEPIECE_DIR, "*")]
     stale = [m.path for r in FileSystems.match(patterns) for m in r.metadata_list]
     if stale:
@@ -155,19 +181,45 @@ def output_root(out_dir: str | Path) -> str:
     return text if "://" in text else str(Path(text).resolve())
 
 
-def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
-    """Runs the whole preprocessing stage into ``out_dir`` and returns its stats.
+def _write_completion(layout: DataLayout) -> None:
+    """Writes ``complete.json``: every output of the run with its size, last of all."""
+    patterns = [
+        layout.path(TEXT_DIR, "*"),
+        layout.path(SENTENCEPIECE_DIR, "*"),
+        layout.path(TFRECORDS_DIR, "*.tfrecord"),
+        layout.path(REJECTS_FILE),
+        layout.path(STATS_FILE),
+    ]
+    prefix = layout.root.rstrip("/") + "/"
+    sizes = {
+        m.path[len(prefix) :]: m.size_in_bytes
+        for r in FileSystems.match(patterns)
+        for m in r.metadata_list
+    }
+    with FileSystems.create(layout.complete) as handle:
+        handle.write(completion_record(sizes))
 
-    ``out_dir`` is a local folder or a URL of a Beam file system that every
-    worker can reach. The stats are also written to ``out_dir/stats.json``.
-    Raises ``CorpusError`` (before writing anything) for missing, unreadable or
-    misaligned inputs.
-    """
-    if config.source_lang == config.target_lang:
-        raise ConfigError("source_lang and target_lang must differ")
-    root = output_root(out_dir)
-    inputs = _resolve_inputs(config, root)
-    layout = DataLayout(root, config.source_lang, config.target_lang, join=FileSystems.join)
+
+def _os_error(err: BaseException) -> OSError | None:
+    """``err`` or the error it wraps (Beam re-raises a step's error as its cause), if an OSError."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _discard(layout: DataLayout) -> None:
+    """Removes a failed run's shards, models and work files, where it can."""
+    try:
+        _prepare(layout)
+    except OSError as err:
+        LOG.warning("could not remove the partial outputs under %s: %s", layout.root, err)
+
+
+def _run(config: PreprocessConfig, layout: DataLayout) -> dict:
+    inputs = _resolve_inputs(config, layout.root)
     _prepare(layout)
     tasks = [task for r in inputs for task in r.tasks]
     buckets = bucket_count(config, sum(r.lines for r in inputs))
@@ -180,5 +232,31 @@ def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
         _remove_work(layout)
     with FileSystems.create(layout.stats) as handle:
         handle.write((json.dumps(stats, indent=2) + "\n").encode("utf-8"))
+    _write_completion(layout)
     LOG.info("done: stats written to %s", layout.stats)
     return stats
+
+
+def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
+    """Runs the whole preprocessing stage into ``out_dir`` and returns its stats.
+
+    ``out_dir`` is a local folder or a URL of a Beam file system that every
+    worker can reach. The stats are also written to ``out_dir/stats.json``, and
+    ``complete.json`` last. Raises ``CorpusError`` (before writing anything) for
+    missing, unreadable, empty or misaligned inputs, and ``OutputError`` (one
+    line) when writing fails, for example on a full disk.
+    """
+    if config.source_lang == config.target_lang:
+        raise ConfigError("source_lang and target_lang must differ")
+    root = output_root(out_dir)
+    layout = DataLayout(root, config.source_lang, config.target_lang, join=FileSystems.join)
+    try:
+        return _run(config, layout)
+    except (OSError, RuntimeError) as err:
+        cause = _os_error(err)
+        if cause is None:
+            raise
+        _discard(layout)
+        raise OutputError(
+            f"{root}: preprocessing stopped, its partial outputs are not usable: {cause}"
+        ) from None

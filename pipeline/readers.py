@@ -214,14 +214,20 @@ def resolve_input(spec: InputConfig, source: str = "", target: str = "") -> Reso
     """Find, check, count and cut into chunks the files of one ``aligned`` or ``tsv`` input.
 
     ``source``/``target`` override the spec's aligned paths (used for generated
-    ``sample`` corpora). Raises ``CorpusError`` for a missing, unreadable or
-    misaligned input.
+    ``sample`` corpora). Raises ``CorpusError`` for a missing, unreadable, empty
+    or misaligned input.
     """
     if spec.format == "tsv":
-        return _resolve_tsv(spec)
-    if source:
-        spec = InputConfig(name=spec.name, format="aligned", source=source, target=target)
-    return _resolve_aligned(spec)
+        resolved = _resolve_tsv(spec)
+    else:
+        if source:
+            spec = InputConfig(name=spec.name, format="aligned", source=source, target=target)
+        resolved = _resolve_aligned(spec)
+    if resolved.lines == 0:
+        files = sorted({path for task in resolved.tasks for path in task.paths})
+        verb = "is" if len(files) == 1 else "are"
+        raise CorpusError(f"corpus {spec.name!r}: {' and '.join(files)} {verb} empty")
+    return resolved
 
 
 def _check_length(task: FileTask, read: int) -> None:

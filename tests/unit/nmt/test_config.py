@@ -71,7 +71,7 @@ def test_invalid_configs_name_file_and_problem(tmp_path: Path, extra: str, messa
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "absent.yaml")
-    with pytest.raises(ConfigError, match=r"line \d+ malformed YAML"):
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+: malformed YAML"):
         load_config(write(tmp_path, "experiment: [unclosed\n"))
     with pytest.raises(ConfigError, match="missing required key"):
         load_config(write(tmp_path, "data: {inputs: [{name: s, format: sample}]}\n"))
@@ -107,3 +107,30 @@ def test_language_defaults_where_the_config_is_silent(
     config = load_config(write(tmp_path, text), overrides)
     assert config.evaluate.tokenize == tokenize
     assert config.data.sentencepiece.character_coverage == coverage
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        # A missing colon: the parser notices on the next line.
+        (
+            "experiment: t\ndata:\n  source_lang en\n  target_lang: es\n",
+            "line 3, column 3",
+            "'source_lang en target_lang' runs on into line 4",
+        ),
+        # An unclosed bracket or quote is reported where it opens.
+        ("experiment: t\ndata:\n  inputs: [a, b\n  target_lang: es\n", "line 3, column 11", "'['"),
+        ('experiment: "t\ndata: {}\n', "line 1, column 13", "'\"' is not closed"),
+        ("experiment: t\n\tdata: {}\n", "line 2, column 1", "found character '\\t'"),
+    ],
+)
+def test_yaml_syntax_errors_are_one_line_with_file_line_and_column(
+    tmp_path: Path, text: str, where: str, problem: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: {where}: malformed YAML: ")
+    assert problem in message
