@@ -101,6 +101,7 @@ def test_empty_request_gives_empty_outputs(app: ModelServer) -> None:
         ("POST", "/v1/models/m:predict", {"signature_name": "x", "inputs": []}, 404, '"x"'),
         ("POST", "/v1/models/m:predict", {"instances": ["a"] * 9}, 400, "exceeds the limit"),
         ("POST", "/v1/models/m:predict", {"instances": ["fail"]}, 500, "model exploded"),
+        ("POST", "/v1/models/m:predict", {"inputs": ["\ud800"]}, 400, "lone surrogate"),
         ("GET", "/nothing", None, 404, "Malformed request"),
     ],
 )
@@ -156,6 +157,11 @@ def test_http_layer(http_server: tuple[str, int]) -> None:
     assert status == 405
     status, got = request(http_server, "POST", "/v1/models/m:predict", b"{", {})
     assert status == 400 and got["error"].startswith("JSON Parse error")
+    body = b'{"signature_name": "\\ud800", "inputs": []}'  # echoed in the error message
+    status, got = request(http_server, "POST", "/v1/models/m:predict", body, {})
+    assert status == 404 and got == {
+        "error": 'Serving signature name: "\ud800" not found in signature def'
+    }
 
 
 def test_stdlib_errors_are_json_too(http_server: tuple[str, int]) -> None:
