@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from core.startup_logs import configure_logging, import_tensorflow
-from serving.model_registry import ModelRegistry
-from serving.request_batcher import DynamicBatcher
+from serving.model_registry import InvalidInput, ModelRegistry
+from serving.request_batcher import DynamicBatcher, describe
 from serving.rest_api import (
     ApiError,
     Limits,
@@ -96,8 +96,10 @@ class ModelServer:
             outputs = future.result(timeout=REQUEST_TIMEOUT_S)
         except FutureTimeout:
             raise ApiError(504, "The model did not answer in time") from None
+        except InvalidInput as err:  # the batcher logged it
+            raise ApiError(400, f"Prediction failed: {describe(err)}") from None
         except Exception as err:  # the model call failed; the batcher logged it
-            raise ApiError(500, f"Prediction failed: {type(err).__name__}: {err}") from None
+            raise ApiError(500, f"Prediction failed: {describe(err)}") from None
         return predict_response(outputs, request.columnar)
 
 

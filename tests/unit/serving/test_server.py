@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from serving.model_registry import ModelRegistry
+from serving.model_registry import InvalidInput, ModelRegistry
 from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
 from serving.server import ModelServer, make_http_server, run_batch
@@ -38,6 +38,8 @@ class FakeServable:
     def run(self, signature: str, options: Any, texts: list[str]) -> dict[str, list[Any]]:
         if "fail" in texts:
             raise RuntimeError("model exploded")
+        if "invalid" in texts:
+            raise InvalidInput("cannot take 'invalid'\n  (a long TensorFlow stack)")
         best = [f"v{self.version}:{t.upper()}" for t in texts]
         if signature == "nbest":
             k = dict(options)["beam_size"]
@@ -101,6 +103,7 @@ def test_empty_request_gives_empty_outputs(app: ModelServer) -> None:
         ("POST", "/v1/models/m:predict", {"signature_name": "x", "inputs": []}, 404, '"x"'),
         ("POST", "/v1/models/m:predict", {"instances": ["a"] * 9}, 400, "exceeds the limit"),
         ("POST", "/v1/models/m:predict", {"instances": ["fail"]}, 500, "model exploded"),
+        ("POST", "/v1/models/m:predict", {"instances": ["invalid"]}, 400, "take 'invalid'"),
         ("POST", "/v1/models/m:predict", {"inputs": ["\ud800"]}, 400, "lone surrogate"),
         ("GET", "/nothing", None, 404, "Malformed request"),
     ],
@@ -111,7 +114,7 @@ def test_errors(
     data = json.dumps(body).encode() if body is not None else None
     got_status, got = app.handle(method, path, data)
     assert got_status == status and set(got) == {"error"}
-    assert fragment in got["error"]
+    assert fragment in got["error"] and "\n" not in got["error"]
 
 
 def test_status_and_metadata(app: ModelServer) -> None:
