@@ -5,7 +5,8 @@
 * ``POST /v1/models/NAME[/versions/N]:predict`` with ``{"instances": [...]}``
   or ``{"inputs": ...}`` and an optional ``"signature_name"``;
 * ``GET /v1/models/NAME[/versions/N]`` (version status) and
-  ``GET /v1/models/NAME[/versions/N]/metadata`` (signature definitions).
+  ``GET /v1/models/NAME[/versions/N]/metadata`` (signature definitions);
+  ``HEAD`` gives the same status and headers without the body.
 
 The base path is polled for new integer version folders, which are loaded
 while the current ones keep serving; the highest version answers requests
@@ -114,6 +115,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._send(*self.server.app.handle("GET", self.path, None))
 
+    def do_HEAD(self) -> None:
+        """GET's status and headers without its body (``_send`` writes none for HEAD)."""
+        self.do_GET()
+
     def do_POST(self) -> None:
         length = self.headers.get("Content-Length")
         if length is None:
@@ -149,7 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if getattr(self, "command", None) != "HEAD":  # HEAD: the headers GET would send, only
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

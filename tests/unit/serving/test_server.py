@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,32 @@ def test_stdlib_errors_are_json_too(http_server: tuple[str, int]) -> None:
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 501") and b"application/json" in head
     assert json.loads(body) == {"error": "Unsupported method ('BREW')"}
+
+
+def exchange(address: tuple[str, int], raw: bytes) -> bytes:
+    """Send raw HTTP on one connection and read until the server closes it."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(("path", "status"), [("/v1/models/m", 200), ("/v1/models/x", 404)])
+def test_head_sends_the_headers_of_get_without_a_body(
+    http_server: tuple[str, int], path: str, status: int
+) -> None:
+    """HEAD, then GET on the same connection: GET's answer follows HEAD's headers directly."""
+    head_request = f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    get_request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    head, _, rest = exchange(http_server, head_request + get_request).partition(b"\r\n\r\n")
+    assert rest.startswith(b"HTTP/1.1 ")  # no body between HEAD's headers and the next answer
+    get_head, _, get_body = rest.partition(b"\r\n\r\n")
+    status_line = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()
+    assert head.split(b"\r\n")[0] == get_head.split(b"\r\n")[0] == status_line
+    length = f"Content-Length: {len(get_body)}".encode()
+    assert length in head.split(b"\r\n") and length in get_head.split(b"\r\n")
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(http_server: tuple[str, int]) -> None:
