@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if summary:
             _warn(summary)
     if decoder.stopped:
-        print(f"serving.translate: error: {decoder.stopped} (--errors strict)", file=sys.stderr)
+        print(f"serving.translate: error: {decoder.stopped}; stopped there", file=sys.stderr)
         return 2
     return 0
 
