@@ -37,15 +37,32 @@ def translate_stream(
 ) -> Iterator[str]:
     """Translate an arbitrarily long stream in constant memory, ``chunk_size`` lines at a time
     (each chunk sorted by length into batches), yielding translations in input order."""
+    for chunk in translate_chunks(translate, lines, batch_size, chunk_size, progress, total):
+        yield from chunk
+
+
+def translate_chunks(
+    translate: TranslateFn,
+    lines: Iterable[str],
+    batch_size: int,
+    chunk_size: int = 4096,
+    progress: bool = False,
+    total: int | None = None,
+) -> Iterator[list[str]]:
+    """``translate_stream`` a chunk at a time: each list holds the translations of the next
+    ``chunk_size`` lines (fewer at the end), in input order, as soon as they are done, so a
+    caller can write and flush them before the rest of the input is read."""
     bar = tqdm(total=total, unit="line", disable=not progress, desc="translating")
     chunk: list[str] = []
-    for line in lines:
-        chunk.append(line.rstrip("\n"))
-        if len(chunk) >= chunk_size:
-            yield from translate_chunk(translate, chunk, batch_size)
+    try:
+        for line in lines:
+            chunk.append(line.rstrip("\n"))
+            if len(chunk) >= chunk_size:
+                yield translate_chunk(translate, chunk, batch_size)
+                bar.update(len(chunk))
+                chunk = []
+        if chunk:
+            yield translate_chunk(translate, chunk, batch_size)
             bar.update(len(chunk))
-            chunk = []
-    if chunk:
-        yield from translate_chunk(translate, chunk, batch_size)
-        bar.update(len(chunk))
-    bar.close()
+    finally:
+        bar.close()

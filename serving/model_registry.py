@@ -23,6 +23,10 @@ from core.saved_model import exported_defaults, load_saved_model
 log = logging.getLogger("serving.models")
 
 
+class InvalidInput(ValueError):
+    """The model cannot take a request's inputs: a client error (HTTP 400)."""
+
+
 @dataclass(eq=False)  # hashed by identity: a batch key holds the servable it runs on
 class Servable:
     """One loaded version: its signatures, their input names and dtypes, and defaults."""
@@ -37,13 +41,23 @@ class Servable:
     def run(
         self, signature: str, options: tuple[tuple[str, Any], ...], texts: list[str]
     ) -> dict[str, list[Any]]:
-        """Call ``signature`` on ``texts``; outputs as JSON-ready lists, one row per text."""
+        """Call ``signature`` on ``texts``; outputs as JSON-ready lists, one row per text.
+
+        Inputs the model cannot take (unconvertible texts, TensorFlow's invalid-argument
+        errors) raise ``InvalidInput``.
+        """
         import tensorflow as tf
 
         dtypes = self.inputs[signature]
-        kwargs = {TEXT: tf.constant(texts, tf.string)}
-        kwargs.update({name: tf.constant(value, dtypes[name]) for name, value in options})
-        result = self.loaded.signatures[signature](**kwargs)
+        try:
+            kwargs = {TEXT: tf.constant(texts, tf.string)}
+            kwargs.update({name: tf.constant(value, dtypes[name]) for name, value in options})
+        except (TypeError, ValueError) as err:  # e.g. a text that is not valid Unicode
+            raise InvalidInput(f"the inputs cannot be converted: {err}") from err
+        try:
+            result = self.loaded.signatures[signature](**kwargs)
+        except tf.errors.InvalidArgumentError as err:
+            raise InvalidInput(err.message) from err
         return {name: _jsonable(result[name].numpy()) for name in sorted(result)}
 
 

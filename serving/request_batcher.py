@@ -4,7 +4,9 @@ Requests go into a queue; one worker thread takes the oldest, then keeps taking
 requests with the same key (model version, signature, options) until the batch
 holds ``max_batch_size`` rows or ``timeout_s`` has passed since the batch was
 opened, runs the model once on all rows and hands every request back exactly
-its own rows. Requests with another key wait for the next batch, in order.
+its own rows. Requests with another key wait for the next batch, in order. If
+the call fails, each request of the batch runs alone: a request that makes the
+model fail fails alone, and its neighbours get their results.
 """
 
 from __future__ import annotations
@@ -32,6 +34,21 @@ class _Task:
 
 
 _STOP = object()
+MAX_MESSAGE_CHARS = 300
+
+
+def describe(err: BaseException) -> str:
+    """``Type: message`` on one line, at most ``MAX_MESSAGE_CHARS`` characters.
+
+    The message is its first line; TensorFlow's errors put the graph's call stack
+    (``... defined at (most recent call last):``) before the message proper, so for
+    them it is the last line outside that stack.
+    """
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    if any("(most recent call last)" in line for line in lines):
+        lines = [line for line in lines if not line[0].isspace() and not line.endswith(":")][-1:]
+    text = f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip()
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
 
 
 class DynamicBatcher:
@@ -115,21 +132,40 @@ class DynamicBatcher:
         rows = [row for task in batch for row in task.rows]
         self.batch_sizes.append(len(rows))
         try:
-            outputs: dict[str, list[Any]] = {}
-            for start in range(0, len(rows), self.max_batch_size):
-                chunk = self._run_batch(batch[0].key, rows[start : start + self.max_batch_size])
-                for name, values in chunk.items():
-                    outputs.setdefault(name, []).extend(values)
-        except Exception as err:  # the model failed: every request in the batch gets the error
-            log.exception("batch of %d rows failed", len(rows))
+            outputs = self._call(batch[0].key, rows)
+        except Exception as err:
+            if len(batch) == 1:
+                self._fail(batch[0], err)
+                return
+            # One request's rows may have made the call fail: run each alone, so that only
+            # the requests that fail on their own get an error.
+            log.debug("batch of %d requests failed (%s); running each alone", len(batch), err)
             for task in batch:
-                task.future.set_exception(err)
+                try:
+                    task.future.set_result(self._call(task.key, task.rows))
+                except Exception as own:
+                    self._fail(task, own)
             return
         offset = 0
         for task in batch:
             end = offset + len(task.rows)
             task.future.set_result({name: v[offset:end] for name, v in outputs.items()})
             offset = end
+
+    def _call(self, key: Hashable, rows: list[Any]) -> Outputs:
+        """``run_batch`` on ``rows`` in chunks of at most ``max_batch_size``."""
+        outputs: Outputs = {}
+        for start in range(0, len(rows), self.max_batch_size):
+            chunk = self._run_batch(key, rows[start : start + self.max_batch_size])
+            for name, values in chunk.items():
+                outputs.setdefault(name, []).extend(values)
+        return outputs
+
+    @staticmethod
+    def _fail(task: _Task, err: Exception) -> None:
+        """Fail one request with ``err``, logged as one line (no traceback)."""
+        log.error("request of %d rows failed: %s", len(task.rows), describe(err))
+        task.future.set_exception(err)
 
     def _fail_remaining(self) -> None:
         while (task := self._next(None)) is not None:

@@ -149,7 +149,19 @@ def _text(value: Any, where: str) -> str:
             raise ApiError(400, f"{where}: invalid b64 UTF-8 text: {err}") from None
     if not isinstance(value, str):
         raise ApiError(400, f"{where}: expected a string, got {type(value).__name__}")
-    return value
+    return _check_unicode(value, where)
+
+
+def _check_unicode(text: str, where: str) -> str:
+    """``text`` if it encodes as UTF-8; JSON's ``\\ud800`` escapes can give lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        code = ord(text[err.start])
+        raise ApiError(
+            400, f"{where}: not valid Unicode text: lone surrogate U+{code:04X} at {err.start}"
+        ) from None
+    return text
 
 
 def _row_format(instances: Any, allowed: set[str]) -> tuple[list[str], dict[str, Any]]:

@@ -5,7 +5,8 @@
 * ``POST /v1/models/NAME[/versions/N]:predict`` with ``{"instances": [...]}``
   or ``{"inputs": ...}`` and an optional ``"signature_name"``;
 * ``GET /v1/models/NAME[/versions/N]`` (version status) and
-  ``GET /v1/models/NAME[/versions/N]/metadata`` (signature definitions).
+  ``GET /v1/models/NAME[/versions/N]/metadata`` (signature definitions);
+  ``HEAD`` gives the same status and headers without the body.
 
 The base path is polled for new integer version folders, which are loaded
 while the current ones keep serving; the highest version answers requests
@@ -28,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from core.startup_logs import configure_logging, import_tensorflow
-from serving.model_registry import ModelRegistry
-from serving.request_batcher import DynamicBatcher
+from serving.model_registry import InvalidInput, ModelRegistry
+from serving.request_batcher import DynamicBatcher, describe
 from serving.rest_api import (
     ApiError,
     Limits,
@@ -96,8 +97,10 @@ class ModelServer:
             outputs = future.result(timeout=REQUEST_TIMEOUT_S)
         except FutureTimeout:
             raise ApiError(504, "The model did not answer in time") from None
+        except InvalidInput as err:  # the batcher logged it
+            raise ApiError(400, f"Prediction failed: {describe(err)}") from None
         except Exception as err:  # the model call failed; the batcher logged it
-            raise ApiError(500, f"Prediction failed: {type(err).__name__}: {err}") from None
+            raise ApiError(500, f"Prediction failed: {describe(err)}") from None
         return predict_response(outputs, request.columnar)
 
 
@@ -111,6 +114,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._send(*self.server.app.handle("GET", self.path, None))
+
+    def do_HEAD(self) -> None:
+        """GET's status and headers without its body (``_send`` writes none for HEAD)."""
+        self.do_GET()
 
     def do_POST(self) -> None:
         length = self.headers.get("Content-Length")
@@ -139,14 +146,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = _not_allowed
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        # backslashreplace: a lone surrogate echoed in a message becomes its JSON escape
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8", "backslashreplace")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if getattr(self, "command", None) != "HEAD":  # HEAD: the headers GET would send, only
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

@@ -3,7 +3,10 @@
 Needs only TensorFlow and tensorflow-text (which registers the SentencePiece
 ops the graph uses); it never imports the training code. Reads stdin or
 ``--input``, writes one translation per line to stdout or ``--output``; empty
-lines stay empty, in place.
+lines stay empty, in place. Input is read as bytes and decoded line by line: a
+line that is not valid UTF-8 is reported with its number and handled as
+``--errors`` says (default ``skip``: an empty output line). Translations are
+written and flushed a chunk at a time, so an interruption keeps what is done.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.contract import ALPHA, BEAM_SIZE, MAX_LENGTH_A, MAX_LENGTH_B, resolve_version
-from core.length_sorted_batches import translate_stream
+from core.length_sorted_batches import translate_chunks
 from core.saved_model import load_translate_fn
 from core.startup_logs import configure_logging, import_tensorflow, quiet_native_logs
+from serving.input_lines import ERROR_POLICIES, LineDecoder
 from serving.length_check import InputSettings, LengthChecker
 
 
@@ -35,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-length-b", type=int, help="output length limit: b" + stored)
     parser.add_argument(
+        "--errors",
+        choices=ERROR_POLICIES,
+        default="skip",
+        help="input lines that are not valid UTF-8: 'skip' writes an empty line (default), "
+        "'replace' translates them with U+FFFD for the bad bytes, 'strict' stops at the first "
+        "(exit status 2) after writing the translations of the lines before it",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="also show TensorFlow's and SentencePiece's logs"
     )
     return parser
@@ -52,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         path = resolve_version(args.model, args.version)
-        source = args.input.open(encoding="utf-8") if args.input else sys.stdin
+        source = args.input.open("rb") if args.input else sys.stdin.buffer
     except (FileNotFoundError, OSError) as err:
         print(f"serving.translate: error: {err}", file=sys.stderr)
         return 2
@@ -65,21 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         translate(["."])
         checker = LengthChecker.for_export(inputs, report=_warn) if inputs else None
     sink = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    decoder = LineDecoder(args.errors, report=_warn, universal_newlines=args.input is not None)
     try:
-        lines = checker.check(source) if checker else source
+        lines = decoder.decode(source)
+        lines = checker.check(lines) if checker else lines
         total = _count_lines(args.input) if args.input and args.output else None
-        stream = translate_stream(
+        chunks = translate_chunks(
             translate, lines, args.batch_size, progress=args.output is not None, total=total
         )
-        for line in stream:
-            sink.write(line + "\n")
+        for chunk in chunks:
+            sink.write("".join(line + "\n" for line in chunk))
+            sink.flush()
     finally:
         if args.input:
             source.close()
         if args.output:
             sink.close()
-    if checker and checker.summary():
-        _warn(checker.summary() or "")
+    for summary in (checker.summary() if checker else None, decoder.summary()):
+        if summary:
+            _warn(summary)
+    if decoder.stopped:
+        print(f"serving.translate: error: {decoder.stopped}; stopped there", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -189,6 +189,36 @@ def test_load_32_clients_500_requests_zero_errors(server: Running) -> None:
     assert max(server.batcher.batch_sizes) > 1  # concurrent requests were batched together
 
 
+def test_bad_requests_in_a_burst_fail_alone(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5 rounds of 31 good requests and 3 bad ones sent at once: only the bad ones fail,
+    each with a 400 and a one-line error, and no good request fails with them."""
+    good = {"instances": ["the black cats eat the fish .", "the cat ."]}
+    bad = [
+        {"instances": ["\ud800 cat"]},  # valid JSON, but a lone surrogate is no text
+        {"inputs": ["the dog .", "x" * 5000]},  # over --max_text_length
+        {"instances": [{"b64": "/w=="}]},  # base64 of a byte that is not UTF-8
+    ]
+    requests = [good] * 31 + bad
+
+    def send(request: dict[str, Any]) -> tuple[bool, int, Any]:
+        return (request is good, *call(server.url + ":predict", request))
+
+    server.batcher.batch_sizes.clear()
+    results = []
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        for _ in range(5):
+            results += list(pool.map(send, requests))
+    failed_good = [(s, b) for is_good, s, b in results if is_good and s != 200]
+    assert failed_good == []
+    assert all(len(b["predictions"]) == 2 for is_good, _, b in results if is_good)
+    errors = [(s, b) for is_good, s, b in results if not is_good]
+    assert len(errors) == 15 and {s for s, _ in errors} == {400}
+    assert all(set(b) == {"error"} and "\n" not in b["error"] for _, b in errors)
+    assert not [r for r in caplog.records if r.exc_info is not None]  # no tracebacks logged
+
+
 def test_new_versions_load_and_removed_ones_unload(
     tiny_run: dict[str, Path], tmp_path: Path
 ) -> None:

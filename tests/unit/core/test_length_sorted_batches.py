@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from core.length_sorted_batches import translate_stream
+import pytest
+
+from core.length_sorted_batches import translate_chunks, translate_stream
 
 
 def upper(batch: list[str]) -> list[str]:
@@ -41,3 +43,17 @@ def test_stream_runs_in_constant_memory_on_a_generator() -> None:
         assert line == (f"LINE {i}" if i % 7 else "")
         out += 1
     assert out == total
+
+
+def test_chunks_are_handed_out_before_a_late_failure() -> None:
+    """A failure late in the input loses nothing translated before the chunk it falls in."""
+
+    def source() -> Iterator[str]:
+        yield from (f"line {i}\n" for i in range(10))
+        raise OSError("the input broke")
+
+    done: list[list[str]] = []
+    with pytest.raises(OSError, match="the input broke"):
+        for chunk in translate_chunks(upper, source(), batch_size=2, chunk_size=4):
+            done.append(chunk)
+    assert done == [[f"LINE {i}" for i in range(4)], [f"LINE {i}" for i in range(4, 8)]]

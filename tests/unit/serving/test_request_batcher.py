@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from serving.request_batcher import DynamicBatcher
+from serving.request_batcher import DynamicBatcher, describe
 
 WAIT_S = 10.0
 
@@ -158,23 +159,44 @@ def test_oversized_request_runs_alone_in_chunks(
     assert [len(r) for _, r in model.calls] == [3, 3, 1]
 
 
-def test_a_failing_batch_fails_its_requests_only(
-    model: Model, batcher_factory: Callable[..., DynamicBatcher]
+def test_a_failing_row_fails_its_request_only(
+    model: Model,
+    batcher_factory: Callable[..., DynamicBatcher],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The batched call raises for one row: each request runs alone, only its own fails."""
     batcher = batcher_factory()
     first = hold_worker(batcher, model)
-    bad = batcher.submit("k", ["boom"])
-    neighbour = batcher.submit("k", ["fine"])
+    before = batcher.submit("k", ["fine", "also fine"])
+    bad = batcher.submit("k", ["ok", "boom"])
+    after = batcher.submit("k", ["fine"])
     other = batcher.submit("other", ["ok"])
-    wait_for(lambda: batcher.pending() == 3)
+    wait_for(lambda: batcher.pending() == 4)
     model.release.set()
     first.result(WAIT_S)
     with pytest.raises(ValueError, match="model failed"):
         bad.result(WAIT_S)
-    with pytest.raises(ValueError):
-        neighbour.result(WAIT_S)  # same batch as the failing row
+    assert before.result(WAIT_S)["echo"] == ["k:fine", "k:also fine"]
+    assert after.result(WAIT_S)["echo"] == ["k:fine"]
     assert other.result(WAIT_S)["echo"] == ["other:ok"]
+    assert [rows for _, rows in model.calls[1:5]] == [
+        ["fine", "also fine", "ok", "boom", "fine"],  # the batch, then each request alone
+        ["fine", "also fine"],
+        ["ok", "boom"],
+        ["fine"],
+    ]
     assert batcher.submit("k", ["later"]).result(WAIT_S)["echo"] == ["k:later"]
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in failures] == [
+        "request of 2 rows failed: ValueError: model failed"
+    ]
+    assert all(r.exc_info is None for r in caplog.records)  # one line, no traceback
+
+
+def test_describe_keeps_the_first_line_only() -> None:
+    err = RuntimeError("Graph execution error:\n\nDetected at node x defined at:\n  File ...")
+    assert describe(err) == "RuntimeError: Graph execution error:"
+    assert len(describe(ValueError("x" * 1000))) == 300
 
 
 def test_close_finishes_queued_work_then_rejects(

@@ -140,6 +140,10 @@ def test_empty_instances_are_allowed() -> None:
         ({"inputs": [3]}, 400, "inputs.text[0]: expected a string"),
         ({"instances": ["a"] * 5}, 400, "Batch of 5 texts exceeds the limit of 4"),
         ({"inputs": ["x" * 21]}, 400, "Text 0 has 21 characters; the limit is 20"),
+        # Valid JSON, but a lone surrogate is no text: it fails here, before any batch.
+        (b'{"instances": ["a", "\\ud800 cat"]}', 400, "instances[1]: not valid Unicode"),
+        (b'{"inputs": {"text": ["\\udfff"]}}', 400, "lone surrogate U+DFFF at 0"),
+        ({"instances": [{"text": "x\udc80"}]}, 400, "instances[0].text: not valid Unicode"),
     ],
 )
 def test_request_errors(request_body: Any, status: int, fragment: str) -> None:

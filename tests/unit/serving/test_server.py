@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from serving.model_registry import ModelRegistry
+from serving.model_registry import InvalidInput, ModelRegistry
 from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
 from serving.server import ModelServer, make_http_server, run_batch
@@ -38,6 +39,8 @@ class FakeServable:
     def run(self, signature: str, options: Any, texts: list[str]) -> dict[str, list[Any]]:
         if "fail" in texts:
             raise RuntimeError("model exploded")
+        if "invalid" in texts:
+            raise InvalidInput("cannot take 'invalid'\n  (a long TensorFlow stack)")
         best = [f"v{self.version}:{t.upper()}" for t in texts]
         if signature == "nbest":
             k = dict(options)["beam_size"]
@@ -101,6 +104,8 @@ def test_empty_request_gives_empty_outputs(app: ModelServer) -> None:
         ("POST", "/v1/models/m:predict", {"signature_name": "x", "inputs": []}, 404, '"x"'),
         ("POST", "/v1/models/m:predict", {"instances": ["a"] * 9}, 400, "exceeds the limit"),
         ("POST", "/v1/models/m:predict", {"instances": ["fail"]}, 500, "model exploded"),
+        ("POST", "/v1/models/m:predict", {"instances": ["invalid"]}, 400, "take 'invalid'"),
+        ("POST", "/v1/models/m:predict", {"inputs": ["\ud800"]}, 400, "lone surrogate"),
         ("GET", "/nothing", None, 404, "Malformed request"),
     ],
 )
@@ -110,7 +115,7 @@ def test_errors(
     data = json.dumps(body).encode() if body is not None else None
     got_status, got = app.handle(method, path, data)
     assert got_status == status and set(got) == {"error"}
-    assert fragment in got["error"]
+    assert fragment in got["error"] and "\n" not in got["error"]
 
 
 def test_status_and_metadata(app: ModelServer) -> None:
@@ -156,6 +161,11 @@ def test_http_layer(http_server: tuple[str, int]) -> None:
     assert status == 405
     status, got = request(http_server, "POST", "/v1/models/m:predict", b"{", {})
     assert status == 400 and got["error"].startswith("JSON Parse error")
+    body = b'{"signature_name": "\\ud800", "inputs": []}'  # echoed in the error message
+    status, got = request(http_server, "POST", "/v1/models/m:predict", body, {})
+    assert status == 404 and got == {
+        "error": 'Serving signature name: "\ud800" not found in signature def'
+    }
 
 
 def test_stdlib_errors_are_json_too(http_server: tuple[str, int]) -> None:
@@ -167,6 +177,32 @@ def test_stdlib_errors_are_json_too(http_server: tuple[str, int]) -> None:
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 501") and b"application/json" in head
     assert json.loads(body) == {"error": "Unsupported method ('BREW')"}
+
+
+def exchange(address: tuple[str, int], raw: bytes) -> bytes:
+    """Send raw HTTP on one connection and read until the server closes it."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(("path", "status"), [("/v1/models/m", 200), ("/v1/models/x", 404)])
+def test_head_sends_the_headers_of_get_without_a_body(
+    http_server: tuple[str, int], path: str, status: int
+) -> None:
+    """HEAD, then GET on the same connection: GET's answer follows HEAD's headers directly."""
+    head_request = f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    get_request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    head, _, rest = exchange(http_server, head_request + get_request).partition(b"\r\n\r\n")
+    assert rest.startswith(b"HTTP/1.1 ")  # no body between HEAD's headers and the next answer
+    get_head, _, get_body = rest.partition(b"\r\n\r\n")
+    status_line = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()
+    assert head.split(b"\r\n")[0] == get_head.split(b"\r\n")[0] == status_line
+    length = f"Content-Length: {len(get_body)}".encode()
+    assert length in head.split(b"\r\n") and length in get_head.split(b"\r\n")
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(http_server: tuple[str, int]) -> None:

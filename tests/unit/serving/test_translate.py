@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,70 @@ def test_the_script_prints_nothing_but_translations(
         assert "precompiled_charsmap is empty" in done.stderr
     else:
         assert done.stderr == ""
+
+
+GOOD = ["the black cats eat the fish .", "my sister will not open the red windows ."]
+BAD_NEAR_THE_END = b"".join(f"{GOOD[i % 2]}\r\n".encode() for i in range(5)) + (
+    b"the cat \xc3 .\nx\n"  # line 6 ends in half a two-byte sequence
+)
+
+
+@pytest.fixture(scope="module")
+def translate(tiny_run: dict[str, Path]) -> Callable[[list[str]], list[str]]:
+    """The export's translate function, each text alone (what any batching must match)."""
+    translate_fn = load_translate_fn(resolve_version(tiny_run["export_base"], None))
+    return lambda texts: [translate_fn([text])[0] for text in texts]
+
+
+def test_undecodable_lines_are_reported_and_written_empty(
+    tiny_run: dict[str, Path],
+    translate: Callable[[list[str]], list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Invalid UTF-8 on stdin: every valid line is translated, the bad ones give empty lines."""
+    data = f"{GOOD[0]}\n".encode() + b"caf\xe9 .\n" + f"{GOOD[1]}\n".encode() + b"\xff\xfe\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    output = tmp_path / "out.txt"
+    assert main(["--model", str(tiny_run["export_base"]), "--output", str(output)]) == 0
+    good = translate(GOOD)
+    assert output.read_text(encoding="utf-8").split("\n") == [good[0], "", good[1], "", ""]
+    err = capsys.readouterr().err
+    assert "warning: line 2 is not valid UTF-8 (invalid continuation byte at byte 3)" in err
+    assert "warning: line 4 is not valid UTF-8 (invalid start byte at byte 0)" in err
+    assert "2 line(s) were not valid UTF-8: written as an empty line" in err
+    assert "line 1 " not in err and "line 3 " not in err and "Traceback" not in err
+
+
+def test_errors_strict_writes_every_line_before_the_bad_one(
+    tiny_run: dict[str, Path],
+    translate: Callable[[list[str]], list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_bytes(BAD_NEAR_THE_END)
+    args = ["--model", str(tiny_run["export_base"]), "--input", str(source)]
+    assert main([*args, "--output", str(output), "--errors", "strict"]) == 2
+    good = translate(GOOD)
+    assert output.read_text(encoding="utf-8").splitlines() == [good[i % 2] for i in range(5)]
+    err = capsys.readouterr().err
+    assert "error: line 6 is not valid UTF-8 (invalid continuation byte at byte 8)" in err
+
+
+def test_errors_replace_translates_the_bad_line_with_replacement_characters(
+    tiny_run: dict[str, Path],
+    translate: Callable[[list[str]], list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_bytes(BAD_NEAR_THE_END)
+    args = ["--model", str(tiny_run["export_base"]), "--input", str(source)]
+    assert main([*args, "--output", str(output), "--errors", "replace"]) == 0
+    good = translate(GOOD)
+    expected = [good[i % 2] for i in range(5)] + translate(["the cat \ufffd .", "x"])
+    assert output.read_text(encoding="utf-8").splitlines() == expected
+    err = capsys.readouterr().err
+    assert "line 6 is not valid UTF-8 (invalid continuation byte at byte 8); invalid bytes" in err
