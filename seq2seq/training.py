@@ -183,9 +183,10 @@ class Trainer:
             self.config.batch_size,
             self.config.max_length,
             self.config.shuffle_buffer,
-            self.config.seed + epoch,
+            self.config.seed,
             self.config.batch_unit,
             skip_batches=int(self.state.batch_in_epoch.numpy()),
+            epoch=epoch,
         )
         return tqdm(
             self.strategy.experimental_distribute_dataset(dataset),
