@@ -25,6 +25,7 @@ from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.distribution import make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
+from seq2seq.resume import StepSeeds, TrainingState
 from seq2seq.schedules import LearningRate
 from seq2seq.vocabulary import vocab_size
 
@@ -42,21 +43,6 @@ class TrainResult:
     best_dev_bleu: float | None
     target_tokens_per_second: float
     stopped_early: bool
-
-
-class TrainingState(tf.Module):
-    """Counters saved with every checkpoint so that a resumed run continues exactly."""
-
-    def __init__(self) -> None:
-        super().__init__(name="training_state")
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.best_score = tf.Variable(float("-inf"), trainable=False)
-        self.best_dev_loss = tf.Variable(float("inf"), trainable=False)
-        self.bad_validations = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.plateau_count = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.lr_scale = tf.Variable(1.0, trainable=False)
-        self.stopped_early = tf.Variable(False, trainable=False)
 
 
 def build_model(config: ModelConfig, layout: RunLayout, precision: str = "float32") -> Seq2Seq:
@@ -94,6 +80,7 @@ class Trainer:
             self.state = TrainingState()
             self.optimizer = self._make_optimizer()
             self.optimizer.build(self.model.trainable_variables)
+            self._step_seeds = StepSeeds(self.model)
         self.checkpoint = model_checkpoint(self.model, self.optimizer, state=self.state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(layout.checkpoints), max_to_keep=config.keep_checkpoints
@@ -103,7 +90,6 @@ class Trainer:
         )
         if self.manager.latest_checkpoint:
             restore(self.checkpoint, self.manager.latest_checkpoint)
-            keras.utils.set_random_seed(config.seed + self.step)
             log.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
         use_bleu = config.dev_bleu and dev_text is not None and translate_factory is not None
         self.translate = translate_factory(self.model) if use_bleu and translate_factory else None
@@ -160,6 +146,7 @@ class Trainer:
         return loss, tokens
 
     def _distributed_step(self, inputs: Any, target_out: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        self._step_seeds.reseed(self.optimizer.iterations)
         loss, tokens = self.strategy.run(self._replica_step, args=(inputs, target_out))
         return self.strategy.reduce(SUM, loss, None), self.strategy.reduce(SUM, tokens, None)
 
