@@ -25,7 +25,7 @@ from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.distribution import make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
-from seq2seq.resume import StepSeeds, TrainingState
+from seq2seq.resume import StepSeeds, TrainingState, drop_log_entries_after
 from seq2seq.schedules import LearningRate
 from seq2seq.vocabulary import vocab_size
 
@@ -91,6 +91,7 @@ class Trainer:
         if self.manager.latest_checkpoint:
             restore(self.checkpoint, self.manager.latest_checkpoint)
             log.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
+            drop_log_entries_after(layout.train_log, self._validated_step)
         use_bleu = config.dev_bleu and dev_text is not None and translate_factory is not None
         self.translate = translate_factory(self.model) if use_bleu and translate_factory else None
         self.writer = (
@@ -100,8 +101,6 @@ class Trainer:
         self._dev_step = tf.function(self._loss, reduce_retracing=True)
         self._recent: list[float] = []
         self._rate = 0.0
-        self._last_validated = -1
-        self._start_step = self.step
         self._started = time.monotonic()
 
     def _make_optimizer(self) -> keras.optimizers.Optimizer:
@@ -216,6 +215,20 @@ class Trainer:
             self.validate()
         self.manager.save(checkpoint_number=self.step)
 
+    @property
+    def _validated_step(self) -> int:
+        return int(self.state.validated_step.numpy())
+
+    def _validation_due(self) -> bool:
+        """Whether the validation due at this step has not run: a run killed after the
+        checkpoint at a validation step and before that validation completed resumes here."""
+        step, every = self.step, self.config.validate_every
+        if step == 0 or self._validated_step == step:
+            return False
+        if every > 0:
+            return step % every == 0
+        return int(self.state.batch_in_epoch.numpy()) == 0  # an epoch ended at this step
+
     def _learning_rate(self) -> float:
         schedule = self.optimizer.learning_rate
         return float(schedule(self.optimizer.iterations) if callable(schedule) else schedule)
@@ -233,26 +246,11 @@ class Trainer:
         )
         loss = dev_loss(self._dev_step, dev_batches)
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
-        state = self.state
-        state.best_dev_loss.assign(min(float(state.best_dev_loss.numpy()), loss))
         # Compared as stored (float32): a float64 score would "improve" on its own rounding.
         score = float(np.float32(bleu if bleu is not None else -loss))
-        if score > float(state.best_score.numpy()):
-            state.best_score.assign(score)
-            state.bad_validations.assign(0)
-            state.plateau_count.assign(0)
+        if self.state.record_validation(self.step, loss, score, self.config):
             self.best.save(checkpoint_number=self.step)
-        else:
-            state.bad_validations.assign_add(1)
-            state.plateau_count.assign_add(1)
-        if self.config.lr_decay == "plateau" and state.plateau_count >= self.config.decay_patience:
-            state.lr_scale.assign(state.lr_scale * self.config.decay_factor)
-            state.plateau_count.assign(0)
-        if 0 < self.config.patience <= int(state.bad_validations.numpy()):
-            state.stopped_early.assign(True)
-        entry = self._log_validation(loss, bleu)
-        self._last_validated = self.step
-        return entry
+        return self._log_validation(loss, bleu)
 
     def _log_validation(self, loss: float, bleu: float | None) -> dict[str, Any]:
         recent = self._recent or [float("nan")]
@@ -280,13 +278,15 @@ class Trainer:
     def train(self) -> TrainResult:
         """Train until ``epochs``, ``max_steps`` or early stopping; keeps the best model."""
         try:
+            if self._validation_due():
+                self.validate()
             while not self._done():
                 self._run_epoch()
         except KeyboardInterrupt:
             self.manager.save(checkpoint_number=self.step)
             log.warning("interrupted: checkpoint saved at step %d", self.step)
             raise
-        if self.step > self._start_step and self._last_validated != self.step:
+        if self.step > 0 and self._validated_step != self.step:
             self.validate()
         self.manager.save(checkpoint_number=self.step)
         bleu = float(self.state.best_score.numpy()) if self.translate else None
