@@ -15,6 +15,11 @@ import keras
 import tensorflow as tf
 
 
+def is_rng_state(variable: Any) -> bool:
+    """Whether ``variable`` is the state of a Keras seed generator (dropout randomness)."""
+    return "seed_generator" in variable.path
+
+
 def variables_by_path(variables: Iterable[Any], drop_root: bool = False) -> dict[str, Any]:
     """``{path: variable}`` with checkpoint-safe keys; fails on duplicate paths.
 
@@ -24,8 +29,8 @@ def variables_by_path(variables: Iterable[Any], drop_root: bool = False) -> dict
     table: dict[str, Any] = {}
     seen: set[int] = set()
     for variable in variables:
-        # Dropout RNG states carry process-global names; resumed runs reseed instead.
-        if "seed_generator" in variable.path or id(variable) in seen:
+        # Dropout RNG states carry process-global names; training reseeds them every step.
+        if is_rng_state(variable) or id(variable) in seen:
             continue
         seen.add(id(variable))
         path = variable.path.split("/", 1)[-1] if drop_root else variable.path

@@ -9,6 +9,7 @@ padded with 0.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import tensorflow as tf
 
@@ -18,6 +19,7 @@ _FEATURES = {
     SOURCE_IDS: tf.io.VarLenFeature(tf.int64),
     TARGET_IDS: tf.io.VarLenFeature(tf.int64),
 }
+_BATCH_BLOCK = 64  # batches shuffled together
 _BUCKET_BOUNDARIES = [8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256]
 
 
@@ -61,29 +63,72 @@ def make_dataset(
     seed: int = 0,
     batch_unit: str = "sentences",
     skip_batches: int = 0,
+    epoch: int = 0,
 ) -> tf.data.Dataset:
     """Batches of similar length: ``batch_size`` sentences, or up to ``batch_size``
     tokens (``batch_unit="tokens"``).
 
     Pairs whose source or target exceeds ``max_length`` pieces (EOS included)
-    are skipped. ``shuffle_buffer > 0`` shuffles records and batches with
-    ``seed``; the same seed gives the same order, so a resumed epoch can skip
-    the ``skip_batches`` it already trained on.
+    are skipped. ``shuffle_buffer > 0`` shuffles records in blocks of that many,
+    then batches in blocks of 64. The shuffles are stateless: the order of
+    the batches is a function of the files, the settings, ``seed`` and ``epoch`` alone,
+    never of TensorFlow's global seed or of what ran before in the process, so a
+    resumed epoch that skips the ``skip_batches`` it already trained on gets exactly
+    the batches an uninterrupted run would have trained on next.
     """
-    dataset = tf.data.TFRecordDataset(files)
+    records = tf.data.TFRecordDataset(files)
     if shuffle_buffer > 0:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(_parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = dataset.filter(lambda inputs, out: _length(inputs, out) <= max_length)
+        records = _block_shuffled(records, shuffle_buffer, _stream_seed(seed, epoch, 0))
+    pairs = records.map(_parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    pairs = pairs.filter(lambda inputs, out: _length(inputs, out) <= max_length)
     boundaries = [b for b in _BUCKET_BOUNDARIES if b < max_length] + [max_length + 1]
-    dataset = dataset.bucket_by_sequence_length(
-        _length,
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=bucket_batch_sizes(boundaries, batch_size, batch_unit),
-        pad_to_bucket_boundary=False,
+    edges = tf.constant(boundaries, tf.int32)
+    sizes = tf.constant(bucket_batch_sizes(boundaries, batch_size, batch_unit), tf.int64)
+
+    def bucket(inputs: tuple[tf.Tensor, tf.Tensor], out: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(tf.cast(_length(inputs, out) >= edges, tf.int64))
+
+    batches = pairs.group_by_window(
+        bucket,
+        lambda key, window: window.padded_batch(sizes[key]),
+        window_size_func=lambda key: sizes[key],
     )
     if shuffle_buffer > 0:
-        dataset = dataset.shuffle(64, seed=seed, reshuffle_each_iteration=True)
+        batches = _block_shuffled(batches, _BATCH_BLOCK, _stream_seed(seed, epoch, 1))
     if skip_batches > 0:
-        dataset = dataset.skip(skip_batches)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+        batches = batches.skip(skip_batches)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _stream_seed(seed: int, epoch: int, stream: int) -> tf.Tensor:
+    """The stateless seed of one of an epoch's shuffles."""
+    return tf.constant([seed, epoch * 2 + stream], tf.int64)
+
+
+def _block_shuffled(dataset: tf.data.Dataset, block: int, seed: tf.Tensor) -> tf.data.Dataset:
+    """``dataset`` cut into blocks of ``block`` elements, each block permuted by a stateless
+    shuffle drawn from ``seed`` and the block's index. Elements of different shapes are
+    padded to a common one within the block and cut back to their own afterwards."""
+    uniform = all(spec.shape.is_fully_defined() for spec in tf.nest.flatten(dataset.element_spec))
+    if uniform:
+        blocks = dataset.batch(block)
+    else:
+        blocks = dataset.map(lambda *parts: (parts, _shapes(parts))).padded_batch(block)
+
+    def permute(index: tf.Tensor, elements: Any) -> Any:
+        rows = tf.shape(tf.nest.flatten(elements)[0])[0]
+        block_seed = tf.random.experimental.stateless_fold_in(seed, index)
+        order = tf.random.experimental.stateless_shuffle(tf.range(rows), block_seed)
+        return tf.nest.map_structure(lambda t: tf.gather(t, order), elements)
+
+    shuffled = blocks.enumerate().map(permute).unbatch()
+    return shuffled if uniform else shuffled.map(_cut)
+
+
+def _shapes(parts: Any) -> Any:
+    return tf.nest.map_structure(lambda t: tf.shape(t, tf.int64), parts)
+
+
+def _cut(parts: Any, shapes: Any) -> Any:
+    """Each tensor of ``parts`` cut back to its shape in ``shapes`` (padding removed)."""
+    return tf.nest.map_structure(lambda t, s: tf.slice(t, tf.zeros_like(s), s), parts, shapes)

@@ -25,6 +25,7 @@ from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss
 from seq2seq.distribution import make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
+from seq2seq.resume import StepSeeds, TrainingState, drop_log_entries_after
 from seq2seq.schedules import LearningRate
 from seq2seq.vocabulary import vocab_size
 
@@ -42,21 +43,6 @@ class TrainResult:
     best_dev_bleu: float | None
     target_tokens_per_second: float
     stopped_early: bool
-
-
-class TrainingState(tf.Module):
-    """Counters saved with every checkpoint so that a resumed run continues exactly."""
-
-    def __init__(self) -> None:
-        super().__init__(name="training_state")
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.best_score = tf.Variable(float("-inf"), trainable=False)
-        self.best_dev_loss = tf.Variable(float("inf"), trainable=False)
-        self.bad_validations = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.plateau_count = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.lr_scale = tf.Variable(1.0, trainable=False)
-        self.stopped_early = tf.Variable(False, trainable=False)
 
 
 def build_model(config: ModelConfig, layout: RunLayout, precision: str = "float32") -> Seq2Seq:
@@ -94,6 +80,7 @@ class Trainer:
             self.state = TrainingState()
             self.optimizer = self._make_optimizer()
             self.optimizer.build(self.model.trainable_variables)
+            self._step_seeds = StepSeeds(self.model)
         self.checkpoint = model_checkpoint(self.model, self.optimizer, state=self.state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(layout.checkpoints), max_to_keep=config.keep_checkpoints
@@ -103,8 +90,8 @@ class Trainer:
         )
         if self.manager.latest_checkpoint:
             restore(self.checkpoint, self.manager.latest_checkpoint)
-            keras.utils.set_random_seed(config.seed + self.step)
             log.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
+            drop_log_entries_after(layout.train_log, self._validated_step)
         use_bleu = config.dev_bleu and dev_text is not None and translate_factory is not None
         self.translate = translate_factory(self.model) if use_bleu and translate_factory else None
         self.writer = (
@@ -114,8 +101,6 @@ class Trainer:
         self._dev_step = tf.function(self._loss, reduce_retracing=True)
         self._recent: list[float] = []
         self._rate = 0.0
-        self._last_validated = -1
-        self._start_step = self.step
         self._started = time.monotonic()
 
     def _make_optimizer(self) -> keras.optimizers.Optimizer:
@@ -160,6 +145,7 @@ class Trainer:
         return loss, tokens
 
     def _distributed_step(self, inputs: Any, target_out: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        self._step_seeds.reseed(self.optimizer.iterations)
         loss, tokens = self.strategy.run(self._replica_step, args=(inputs, target_out))
         return self.strategy.reduce(SUM, loss, None), self.strategy.reduce(SUM, tokens, None)
 
@@ -183,9 +169,10 @@ class Trainer:
             self.config.batch_size,
             self.config.max_length,
             self.config.shuffle_buffer,
-            self.config.seed + epoch,
+            self.config.seed,
             self.config.batch_unit,
             skip_batches=int(self.state.batch_in_epoch.numpy()),
+            epoch=epoch,
         )
         return tqdm(
             self.strategy.experimental_distribute_dataset(dataset),
@@ -228,6 +215,20 @@ class Trainer:
             self.validate()
         self.manager.save(checkpoint_number=self.step)
 
+    @property
+    def _validated_step(self) -> int:
+        return int(self.state.validated_step.numpy())
+
+    def _validation_due(self) -> bool:
+        """Whether the validation due at this step has not run: a run killed after the
+        checkpoint at a validation step and before that validation completed resumes here."""
+        step, every = self.step, self.config.validate_every
+        if step == 0 or self._validated_step == step:
+            return False
+        if every > 0:
+            return step % every == 0
+        return int(self.state.batch_in_epoch.numpy()) == 0  # an epoch ended at this step
+
     def _learning_rate(self) -> float:
         schedule = self.optimizer.learning_rate
         return float(schedule(self.optimizer.iterations) if callable(schedule) else schedule)
@@ -245,26 +246,11 @@ class Trainer:
         )
         loss = dev_loss(self._dev_step, dev_batches)
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
-        state = self.state
-        state.best_dev_loss.assign(min(float(state.best_dev_loss.numpy()), loss))
         # Compared as stored (float32): a float64 score would "improve" on its own rounding.
         score = float(np.float32(bleu if bleu is not None else -loss))
-        if score > float(state.best_score.numpy()):
-            state.best_score.assign(score)
-            state.bad_validations.assign(0)
-            state.plateau_count.assign(0)
+        if self.state.record_validation(self.step, loss, score, self.config):
             self.best.save(checkpoint_number=self.step)
-        else:
-            state.bad_validations.assign_add(1)
-            state.plateau_count.assign_add(1)
-        if self.config.lr_decay == "plateau" and state.plateau_count >= self.config.decay_patience:
-            state.lr_scale.assign(state.lr_scale * self.config.decay_factor)
-            state.plateau_count.assign(0)
-        if 0 < self.config.patience <= int(state.bad_validations.numpy()):
-            state.stopped_early.assign(True)
-        entry = self._log_validation(loss, bleu)
-        self._last_validated = self.step
-        return entry
+        return self._log_validation(loss, bleu)
 
     def _log_validation(self, loss: float, bleu: float | None) -> dict[str, Any]:
         recent = self._recent or [float("nan")]
@@ -292,13 +278,15 @@ class Trainer:
     def train(self) -> TrainResult:
         """Train until ``epochs``, ``max_steps`` or early stopping; keeps the best model."""
         try:
+            if self._validation_due():
+                self.validate()
             while not self._done():
                 self._run_epoch()
         except KeyboardInterrupt:
             self.manager.save(checkpoint_number=self.step)
             log.warning("interrupted: checkpoint saved at step %d", self.step)
             raise
-        if self.step > self._start_step and self._last_validated != self.step:
+        if self.step > 0 and self._validated_step != self.step:
             self.validate()
         self.manager.save(checkpoint_number=self.step)
         bleu = float(self.state.best_score.numpy()) if self.translate else None

@@ -1,15 +1,18 @@
-"""SIGKILL at any moment, run the same command again: training resumes and completes."""
+"""SIGKILL at any moment, run the same command again: training resumes and completes, with
+the weights and validation log of a run that was never killed."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,11 +34,30 @@ def latest_step(checkpoints: Path) -> int:
     return 0
 
 
+def validations(run_dir: Path) -> list[tuple[int, float]]:
+    lines = (run_dir / "train_log.jsonl").read_text().splitlines()
+    return [(entry["step"], entry["dev_loss"]) for entry in map(json.loads, lines)]
+
+
+def final_values(checkpoints: Path) -> dict[str, np.ndarray]:
+    """Every weight, optimizer slot and counter of the latest checkpoint."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(checkpoints))
+    names = reader.get_variable_to_shape_map()
+    return {n: reader.get_tensor(n) for n in names if "save_counter" not in n and "GRAPH" not in n}
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume(tmp_path: Path) -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
     done = subprocess.run(nmt("preprocess", cwd=tmp_path), cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0
+    reference = tmp_path / "reference"
+    shutil.copytree(tmp_path / "runs" / "tiny" / "data", reference / "runs" / "tiny" / "data")
+    uninterrupted = subprocess.Popen(
+        nmt("train", cwd=reference), cwd=reference, env=env, stderr=subprocess.DEVNULL
+    )
     checkpoints = tmp_path / "runs" / "tiny" / "checkpoints"
     process = subprocess.Popen(
         nmt("train", cwd=tmp_path), cwd=tmp_path, env=env, stderr=subprocess.DEVNULL
@@ -65,3 +87,10 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
         for line in (checkpoints.parent / "train_log.jsonl").read_text().splitlines()
     ]
     assert log[-1]["step"] == 40
+    assert uninterrupted.wait(timeout=600) == 0
+    assert validations(checkpoints.parent) == validations(reference / "runs" / "tiny")
+    expected = final_values(reference / "runs" / "tiny" / "checkpoints")
+    got = final_values(checkpoints)
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)  # bitwise, as in-process

@@ -1,10 +1,75 @@
-"""Training input: batch sizes of the length buckets."""
+"""Training input: batch sizes of the length buckets, and an epoch's order that depends on
+nothing but the seed and the epoch."""
 
 from __future__ import annotations
 
-from seq2seq.data import bucket_batch_sizes
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from core.contract import SOURCE_IDS, TARGET_IDS
+from seq2seq.data import bucket_batch_sizes, make_dataset
 
 
 def test_bucket_batch_sizes() -> None:
     assert bucket_batch_sizes([8, 16, 33], 64) == [64, 64, 64, 64]
     assert bucket_batch_sizes([8, 16, 33], 512, "tokens") == [64, 32, 15, 15]
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Two shards of 1,500 pairs of random lengths 1-40: many buckets, several blocks."""
+    rng = np.random.default_rng(5)
+    folder = tmp_path_factory.mktemp("shards")
+    files = []
+    for shard in range(2):
+        path = str(folder / f"train-{shard}.tfrecord")
+        with tf.io.TFRecordWriter(path) as writer:
+            for _ in range(1500):
+                ids = {
+                    key: tf.train.Feature(int64_list=tf.train.Int64List(value=random_ids(rng)))
+                    for key in (SOURCE_IDS, TARGET_IDS)
+                }
+                example = tf.train.Example(features=tf.train.Features(feature=ids))
+                writer.write(example.SerializeToString())
+        files.append(path)
+    return files
+
+
+def random_ids(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(4, 300, rng.integers(1, 41))
+
+
+def batches(files: list[str], unit: str, epoch: int, skip: int = 0) -> list[list[np.ndarray]]:
+    size = 16 if unit == "sentences" else 400
+    dataset = make_dataset(files, size, 42, 500, 7, unit, skip_batches=skip, epoch=epoch)
+    return [[t.numpy() for t in tf.nest.flatten(batch)] for batch in dataset]
+
+
+def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
+    return len(a) == len(b) and all(
+        all(np.array_equal(x, y) for x, y in zip(p, q, strict=True))
+        for p, q in zip(a, b, strict=True)
+    )
+
+
+@pytest.mark.parametrize("unit", ["sentences", "tokens"])
+def test_epoch_order_depends_on_seed_and_epoch_only(shards: list[str], unit: str) -> None:
+    """A process resumed at step k (which seeds its global generators from anything, here
+    seed + k) gets the epoch's batches in the same order, and skipping the N batches already
+    trained on leaves exactly the remaining ones."""
+    keras.utils.set_random_seed(7)
+    fresh = batches(shards, unit, epoch=1)
+    assert len(fresh) > 2 * 64  # three blocks of shuffled batches
+    for step, skip in ((61, 0), (136, 40), (500, len(fresh) - 1)):
+        keras.utils.set_random_seed(7 + step)
+        tf.random.uniform([3])  # a process that drew random numbers before
+        assert same(batches(shards, unit, epoch=1, skip=skip), fresh[skip:]), (step, skip)
+    other_epoch = batches(shards, unit, epoch=2)
+    assert not same(other_epoch, fresh)
+    assert sources(other_epoch) == sources(fresh)  # the same pairs in another order
+
+
+def sources(epoch: list[list[np.ndarray]]) -> list[tuple[int, ...]]:
+    return sorted(tuple(int(i) for i in row if i) for batch in epoch for row in batch[0])

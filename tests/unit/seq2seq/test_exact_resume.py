@@ -1,0 +1,140 @@
+"""A run killed and resumed ends where the uninterrupted run ends.
+
+"Killed" is simulated in the test process: an exception raised right after step k (or inside
+the validation at step k) escapes ``Trainer.train`` without a checkpoint, as SIGKILL would;
+the trainer is dropped, Keras' session cleared, and a new ``Trainer`` resumes through the
+real checkpoint-loading path. ``tests/e2e/test_resume_after_kill.py`` does it with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from core.contract import RunLayout
+from nmt.config import load_config
+from seq2seq.training import Trainer
+
+# Into the third epoch of about ten batches, checkpoints every 4 steps, validations every 6.
+TRAIN = {"epochs": 3, "max_steps": 24, "checkpoint_every": 4, "validate_every": 6}
+TRAIN |= {"dev_bleu": False, "tensorboard": False}
+
+
+class Killed(Exception):
+    """Stands for SIGKILL: nothing is saved on the way out."""
+
+
+def run(
+    tiny_run: dict[str, Path],
+    root: Path,
+    dropout: float,
+    kill_after: int | None = None,
+    kill_in_validation: int | None = None,
+) -> list[np.ndarray] | None:
+    """One training process on ``root``: its final weights (model, then optimizer), or None
+    when it is killed after step ``kill_after`` or during the validation at that step."""
+    config = load_config(tiny_run["config"])
+    model_config = dataclasses.replace(config.model, dropout=dropout)
+    keras.backend.clear_session()  # a fresh process: no layer names or seeds left over
+    trainer = Trainer(model_config, dataclasses.replace(config.train, **TRAIN), RunLayout(root))
+    after_step, validate = trainer._after_step, trainer.validate
+
+    def killing_after_step(loss: float) -> bool:
+        done = after_step(loss)
+        if trainer.step == kill_after:
+            raise Killed
+        return done
+
+    def killing_validate() -> dict[str, Any]:
+        if trainer.step == kill_in_validation:
+            raise Killed
+        return validate()
+
+    trainer._after_step = killing_after_step  # type: ignore[method-assign]
+    trainer.validate = killing_validate  # type: ignore[method-assign]
+    try:
+        trainer.train()
+    except Killed:
+        return None
+    return [v.numpy() for v in trainer.model.weights + trainer.optimizer.variables]
+
+
+def fresh_root(tiny_run: dict[str, Path], root: Path) -> Path:
+    shutil.copytree(tiny_run["run_dir"] / "data", root / "data")
+    return root
+
+
+def validations(root: Path) -> list[tuple[int, int, float]]:
+    """(step, epoch, dev loss) of every entry of the run's validation log."""
+    lines = RunLayout(root).train_log.read_text().splitlines()
+    return [(e["step"], e["epoch"], e["dev_loss"]) for e in map(json.loads, lines)]
+
+
+def assert_same_weights(resumed: list[np.ndarray], reference: list[np.ndarray]) -> None:
+    # Bitwise, no tolerance: two uninterrupted runs on this CPU end bitwise equal
+    # (test_uninterrupted_runs_agree), so any difference comes from the resume.
+    assert len(resumed) == len(reference)
+    for got, want in zip(resumed, reference, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture(scope="module")
+def reference(
+    tiny_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[float, tuple[list[np.ndarray], list[tuple[int, int, float]]]]:
+    """Weights and validation log of uninterrupted runs, without and with dropout."""
+    results = {}
+    for dropout in (0.0, 0.3):
+        root = fresh_root(tiny_run, tmp_path_factory.mktemp("uninterrupted"))
+        weights = run(tiny_run, root, dropout)
+        assert weights is not None
+        results[dropout] = (weights, validations(root))
+    return results
+
+
+def test_uninterrupted_runs_agree(
+    tiny_run: dict[str, Path], tmp_path: Path, reference: dict[float, Any]
+) -> None:
+    """The baseline for the tolerance: a second uninterrupted run ends bitwise equal."""
+    weights = run(tiny_run, fresh_root(tiny_run, tmp_path), 0.0)
+    assert weights is not None
+    assert_same_weights(weights, reference[0.0][0])
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_killed_and_resumed_at_random_steps(
+    tiny_run: dict[str, Path], tmp_path: Path, reference: dict[float, Any], dropout: float
+) -> None:
+    """Killed after two random steps, resumed each time: the same final weights and
+    validation log, bitwise."""
+    kills: list[int | None] = [*sorted(random.Random(2024).sample(range(1, 24), 2)), None]
+    root = fresh_root(tiny_run, tmp_path)
+    for kill in kills:
+        weights = run(tiny_run, root, dropout, kill_after=kill)
+        assert (weights is None) == (kill is not None), kill
+    assert weights is not None
+    assert_same_weights(weights, reference[dropout][0])
+    assert validations(root) == reference[dropout][1]
+
+
+def test_validation_due_at_the_checkpoint_step_runs_after_resume(
+    tiny_run: dict[str, Path], tmp_path: Path, reference: dict[float, Any]
+) -> None:
+    """Killed between the checkpoint at step 12 and the validation at step 12: the resumed
+    process validates at 12 before going on, and the log has exactly one entry for 12."""
+    root = fresh_root(tiny_run, tmp_path)
+    assert run(tiny_run, root, 0.0, kill_in_validation=12) is None
+    assert [step for step, _, _ in validations(root)] == [6]
+    weights = run(tiny_run, root, 0.0)
+    assert weights is not None
+    assert validations(root) == reference[0.0][1]
+    assert [step for step, _, _ in validations(root)].count(12) == 1
+    assert_same_weights(weights, reference[0.0][0])
