@@ -50,7 +50,7 @@ def metric_specs(config: EvaluateConfig) -> list[MetricSpec]:
             MetricSpec(
                 f"bleu_{variant.tokenize}{'_lc' if variant.lowercase else ''}",
                 f"BLEU (tok:{variant.tokenize}{case}; not comparable with the default)",
-                partial(BLEU, tokenize=variant.tokenize, lowercase=variant.lowercase),
+                partial(BLEU, tokenize=variant.tokenize, lowercase=variant.lowercase, force=True),
                 comparable=False,
             )
         )
@@ -125,7 +125,9 @@ def length_stats(
     hypotheses: Sequence[str], references: References, config: EvaluateConfig
 ) -> dict[str, Any]:
     """Hypothesis/reference length ratio in BLEU's tokens (closest reference length)."""
-    score = BLEU(tokenize=config.tokenize).corpus_score(list(hypotheses), _as_streams(references))
+    # force: the reported BLEU above has already said whether the data looks tokenized.
+    bleu = BLEU(tokenize=config.tokenize, force=True)
+    score = bleu.corpus_score(list(hypotheses), _as_streams(references))
     return {
         "ratio": float(score.ratio),
         "hyp_length": int(score.sys_len),
@@ -153,7 +155,7 @@ def bucket_scores(
         rows = [i for i, n in enumerate(lengths) if n >= low and (high is None or n <= high)]
         bleu = ratio = None
         if rows:
-            score = BLEU(tokenize=config.tokenize).corpus_score(
+            score = BLEU(tokenize=config.tokenize, force=True).corpus_score(
                 [hypotheses[i] for i in rows], [[stream[i] for i in rows] for stream in references]
             )
             bleu, ratio = float(score.score), float(score.ratio)
