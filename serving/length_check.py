@@ -69,12 +69,6 @@ class LengthChecker:
         counter = _piece_counter(inputs.source_model, inputs.normalization)
         return cls(counter, inputs.max_input_length, report)
 
-    @classmethod
-    def from_export(cls, path: Path, report: Callable[[str], None]) -> LengthChecker | None:
-        """A checker for the export at ``path``, or ``None`` if it lacks the assets."""
-        inputs = InputSettings.read(path)
-        return cls.for_export(inputs, report) if inputs else None
-
     def check(self, lines: Iterable[str], block: int = 256) -> Iterator[str]:
         """Yield ``lines`` unchanged, reporting over-long ones (``block`` lines at a time)."""
         buffer: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from serving.length_check import LengthChecker
+from serving.length_check import InputSettings, LengthChecker
 
 
 def counter(texts: list[str]) -> list[int]:
@@ -40,8 +40,9 @@ def test_length_checker_is_lazy() -> None:
 
 
 def test_pieces_are_counted_after_the_exports_normalisation(tiny_run: dict[str, Path]) -> None:
-    checker = LengthChecker.from_export(tiny_run["export_base"] / "1", report=print)
-    assert checker is not None
+    inputs = InputSettings.read(tiny_run["export_base"] / "1")
+    assert inputs is not None
+    checker = LengthChecker.for_export(inputs, report=print)
     raw = ["the black cat&nbsp;eats&#x20;the\u00a0fish .", "  the\tblack cats &amp; dogs  "]
     clean = ["the black cat eats the fish .", "the black cats & dogs"]
     assert checker.count_pieces(raw) == checker.count_pieces(clean)
