@@ -1,8 +1,10 @@
 """The versions of one model under a base path, loaded and unloaded as folders come and go.
 
 As TensorFlow Serving does, every integer folder ``<base>/<N>/`` holding a
-``saved_model.pb`` is a version; the highest one answers requests that name no
-version. ``poll`` loads new versions while the old ones keep serving, then
+``saved_model.pb`` is a version, and the model's version policy (latest N,
+all, or specific versions) picks the ones to serve; the highest served one
+answers requests that name no version, and version labels name versions.
+``poll`` loads new versions while the old ones keep serving, then
 swaps them in; a folder that disappears is unloaded (requests already running
 on it finish). A version that fails to load is reported with its error and
 retried once its files change.
@@ -19,6 +21,7 @@ from typing import Any
 
 from core.contract import SAVED_MODEL_FILE, TEXT, version_folders
 from core.saved_model import exported_defaults, load_saved_model
+from serving.server_config import ModelEntry, VersionPolicy
 
 log = logging.getLogger("serving.models")
 
@@ -120,25 +123,39 @@ class ModelRegistry:
         base_path: Path,
         name: str,
         loader: Callable[[Path, int], Any] = load_servable,
-        max_versions: int = 0,
+        policy: VersionPolicy | None = None,
+        labels: dict[str, int] | None = None,
     ) -> None:
         self.base_path = Path(base_path)
         self.name = name
-        self.max_versions = max_versions
+        self.policy = policy or VersionPolicy()
+        self.labels = dict(labels or {})
         self._loader = loader
         self._lock = threading.Lock()
         self._servables: dict[int, Any] = {}
+        self._loading: set[int] = set()
         self._failed: dict[int, tuple[str, Any]] = {}  # version -> (error, fingerprint)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def from_entry(
+        cls, entry: ModelEntry, loader: Callable[[Path, int], Any] = load_servable
+    ) -> ModelRegistry:
+        """The registry of one configured model."""
+        return cls(entry.base_path, entry.name, loader, entry.policy, entry.labels)
+
+    def reconfigure(self, entry: ModelEntry) -> None:
+        """Take a new policy and labels for this model; the next ``poll`` applies them."""
+        with self._lock:
+            self.policy, self.labels = entry.policy, dict(entry.labels)
+
     def _on_disk(self) -> list[int]:
-        """Integer version folders with a ``saved_model.pb``, ascending (capped)."""
-        found = version_folders(self.base_path, complete=True)
-        return found[-self.max_versions :] if self.max_versions > 0 else found
+        """The version folders with a ``saved_model.pb`` the policy serves, ascending."""
+        return self.policy.select(version_folders(self.base_path, complete=True))
 
     def poll(self) -> None:
-        """Load new versions, then unload the ones whose folder is gone."""
+        """Load new versions, then unload the ones whose folder is gone or not wanted."""
         wanted = self._on_disk()
         for version in wanted:
             if version not in self._servables:
@@ -159,21 +176,28 @@ class ModelRegistry:
             return
         if version in self._failed and self._failed[version][1] == fingerprint:
             return  # unchanged since it last failed
+        with self._lock:
+            self._loading.add(version)
         try:
             servable = self._loader(folder, version)
         except Exception as err:  # a broken export must not take the server down
             log.error("%s: version %d failed to load: %s", self.name, version, err)
             with self._lock:
+                self._loading.discard(version)
                 self._failed[version] = (f"{type(err).__name__}: {err}", fingerprint)
             return
         with self._lock:
+            self._loading.discard(version)
             self._servables[version] = servable
             self._failed.pop(version, None)
         log.info("%s: loaded version %d from %s", self.name, version, folder)
 
-    def get(self, version: int | None = None) -> Any:
-        """The servable of ``version`` (default: the highest); ``KeyError`` if not loaded."""
+    def get(self, version: int | None = None, label: str | None = None) -> Any:
+        """The servable of ``version`` or of the version ``label`` names (default: the
+        highest); ``KeyError`` if it is not loaded or the label is unknown."""
         with self._lock:
+            if label is not None:
+                version = self.labels[label]
             if version is None:
                 if not self._servables:
                     raise KeyError(self.name)
@@ -189,6 +213,7 @@ class ModelRegistry:
         """``(version, state, error_code, error_message)``, highest version first."""
         with self._lock:
             rows = {v: (v, "AVAILABLE", "OK", "") for v in self._servables}
+            rows.update({v: (v, "LOADING", "OK", "") for v in self._loading})
             for v, (error, _) in self._failed.items():
                 rows[v] = (v, "END", "UNKNOWN", error)
         if version is not None:

@@ -28,7 +28,8 @@ OPTION_RANGES: dict[str, tuple[type, float, float]] = {
     MAX_LENGTH_B: (int, 0, 1024),
 }
 _ROUTE = re.compile(
-    r"^/v1/models/(?P<model>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
+    r"^/v1/models/(?P<model>[^/:]+)"
+    r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
     r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?/?$"
 )
 
@@ -46,11 +47,13 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Route:
-    """What a URL asks for: ``kind`` is ``status``, ``metadata`` or ``predict``."""
+    """What a URL asks for: ``kind`` is ``status``, ``metadata`` or ``predict``; a
+    version is named by number or by label (``/labels/NAME``), or neither."""
 
     kind: str
     model: str
     version: int | None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,15 @@ def parse_route(method: str, path: str) -> Route:
     if match["verb"] is not None:
         if method != "POST":
             raise ApiError(405, f"Use POST for :{match['verb']} requests")
+        if match["verb"] in ("classify", "regress"):
+            raise ApiError(501, f"The :{match['verb']} API is not implemented: use :predict")
         if match["verb"] != "predict":
             raise ApiError(400, f"This model supports only :predict, not :{match['verb']}")
-        return Route("predict", match["model"], number)
+        return Route("predict", match["model"], number, match["label"])
     if method != "GET":
         raise ApiError(405, f"Use GET for model {'metadata' if match['metadata'] else 'status'}")
-    return Route("metadata" if match["metadata"] else "status", match["model"], number)
+    kind = "metadata" if match["metadata"] else "status"
+    return Route(kind, match["model"], number, match["label"])
 
 
 def servable_not_found(model: str, version: int | None) -> ApiError:
@@ -124,9 +130,9 @@ def parse_predict(
         texts, given = _row_format(request["instances"], allowed)
     else:
         texts, given = _columnar_format(request["inputs"], allowed)
-    _check_texts(texts, limits)
+    check_texts(texts, limits)
     options = {key: given.get(key, defaults.get(key)) for key in sorted(allowed - {TEXT})}
-    checked = tuple((key, _check_option(key, value)) for key, value in options.items())
+    checked = tuple((key, check_option(key, value)) for key, value in options.items())
     return PredictRequest(name, texts, checked, "inputs" in request)
 
 
@@ -149,10 +155,10 @@ def _text(value: Any, where: str) -> str:
             raise ApiError(400, f"{where}: invalid b64 UTF-8 text: {err}") from None
     if not isinstance(value, str):
         raise ApiError(400, f"{where}: expected a string, got {type(value).__name__}")
-    return _check_unicode(value, where)
+    return check_unicode(value, where)
 
 
-def _check_unicode(text: str, where: str) -> str:
+def check_unicode(text: str, where: str) -> str:
     """``text`` if it encodes as UTF-8; JSON's ``\\ud800`` escapes can give lone surrogates."""
     try:
         text.encode("utf-8")
@@ -208,7 +214,8 @@ def _check_names(item: Mapping[str, Any], allowed: set[str], where: str) -> None
         raise ApiError(400, f"{where}: input(s) not in the signature: {names}")
 
 
-def _check_texts(texts: list[str], limits: Limits) -> None:
+def check_texts(texts: list[str], limits: Limits) -> None:
+    """400 if ``texts`` break ``limits``."""
     if len(texts) > limits.max_instances:
         raise ApiError(
             400, f"Batch of {len(texts)} texts exceeds the limit of {limits.max_instances}"
@@ -221,7 +228,8 @@ def _check_texts(texts: list[str], limits: Limits) -> None:
             )
 
 
-def _check_option(name: str, value: Any) -> int | float:
+def check_option(name: str, value: Any) -> int | float:
+    """``value`` of option ``name`` within its ``OPTION_RANGES`` (400 otherwise)."""
     kind, low, high = OPTION_RANGES[name]
     if value is None:
         raise ApiError(400, f"Missing input '{name}'")

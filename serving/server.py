@@ -1,202 +1,50 @@
-"""Serve a translation model over TensorFlow Serving's REST API.
+"""Serve translation models over TensorFlow Serving's gRPC and REST APIs, in one process.
 
-``python -m serving.server --model_base_path serving/models/NAME --port 8501``
+``python -m serving.server --model_name=NAME --model_base_path=serving/models/NAME``
 
-* ``POST /v1/models/NAME[/versions/N]:predict`` with ``{"instances": [...]}``
-  or ``{"inputs": ...}`` and an optional ``"signature_name"``;
-* ``GET /v1/models/NAME[/versions/N]`` (version status) and
-  ``GET /v1/models/NAME[/versions/N]/metadata`` (signature definitions);
-  ``HEAD`` gives the same status and headers without the body.
-
-The base path is polled for new integer version folders, which are loaded
-while the current ones keep serving; the highest version answers requests
-that name none. Concurrent requests are batched together (see
-``serving.request_batcher``). Needs only TensorFlow and tensorflow-text.
+gRPC (``--port``, 8500): ``PredictionService.Predict`` / ``GetModelMetadata`` and
+``ModelService.GetModelStatus`` / ``HandleReloadConfigRequest``. REST
+(``--rest_api_port``, 8501): ``POST /v1/models/NAME[/versions/N|/labels/L]:predict``,
+``GET /v1/models/NAME[...]`` (status) and ``.../metadata``. Several models come
+from ``--model_config_file``; version folders are polled and loaded while the
+current ones keep serving; ``--enable_batching`` batches concurrent requests of
+both APIs together. Takes tensorflow_model_server's flags and files
+(``serving.server_flags``), so a deployment written for one runs on the other.
+Needs only TensorFlow and tensorflow-text. SIGTERM or Ctrl-C: stop accepting,
+finish every request in flight, exit 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from core.startup_logs import configure_logging, import_tensorflow
-from serving.model_registry import InvalidInput, ModelRegistry
-from serving.request_batcher import DynamicBatcher, describe
-from serving.rest_api import (
-    ApiError,
-    Limits,
-    Route,
-    error_body,
-    metadata_response,
-    parse_predict,
-    parse_route,
-    predict_response,
-    servable_not_found,
-    status_response,
+from serving.metrics import Metrics
+from serving.model_manager import ConfigFileWatcher, ModelManager
+from serving.request_batcher import DynamicBatcher
+from serving.rest_api import Limits
+from serving.rest_app import RestServer, make_app
+from serving.rest_handler import RestHandler
+from serving.server_config import (
+    BatchingSettings,
+    ConfigFileError,
+    ModelEntry,
+    read_batching_parameters,
+    read_model_config,
+    read_monitoring_config,
 )
+from serving.server_core import ServerCore
+from serving.server_flags import FlagError, parse
 
 log = logging.getLogger("serving.server")
-REQUEST_TIMEOUT_S = 300.0
-
-
-class ModelServer:
-    """The API without the HTTP transport: ``handle`` maps a request to a status and JSON."""
-
-    def __init__(self, registry: ModelRegistry, batcher: DynamicBatcher, limits: Limits) -> None:
-        self.registry = registry
-        self.batcher = batcher
-        self.limits = limits
-
-    def handle(self, method: str, path: str, body: bytes | None) -> tuple[int, dict[str, Any]]:
-        """HTTP status and JSON object for one request; errors are ``{"error": ...}``."""
-        try:
-            route = parse_route(method, path)
-            if route.model != self.registry.name:
-                raise servable_not_found(route.model, route.version)
-            if route.kind == "status":
-                return 200, self._status(route)
-            servable = self._servable(route)
-            if route.kind == "metadata":
-                return 200, metadata_response(
-                    route.model, servable.version, servable.signature_defs
-                )
-            return 200, self._predict(servable, body or b"")
-        except ApiError as err:
-            return err.status, error_body(err.message)
-
-    def _status(self, route: Route) -> dict[str, Any]:
-        rows = self.registry.status(route.version)
-        if not rows:
-            which = f"version {route.version}" if route.version is not None else "any version"
-            raise ApiError(404, f"Could not find {which} of model {route.model}")
-        return status_response(rows)
-
-    def _servable(self, route: Route) -> Any:
-        try:
-            return self.registry.get(route.version)
-        except KeyError:
-            raise servable_not_found(route.model, route.version) from None
-
-    def _predict(self, servable: Any, body: bytes) -> dict[str, Any]:
-        request = parse_predict(body, servable.inputs, self.limits, servable.defaults)
-        if not request.texts:
-            names = sorted(servable.signature_defs[request.signature_name]["outputs"])
-            return predict_response({name: [] for name in names}, request.columnar)
-        key = (servable, request.signature_name, request.options)
-        future = self.batcher.submit(key, request.texts)
-        try:
-            outputs = future.result(timeout=REQUEST_TIMEOUT_S)
-        except FutureTimeout:
-            raise ApiError(504, "The model did not answer in time") from None
-        except InvalidInput as err:  # the batcher logged it
-            raise ApiError(400, f"Prediction failed: {describe(err)}") from None
-        except Exception as err:  # the model call failed; the batcher logged it
-            raise ApiError(500, f"Prediction failed: {describe(err)}") from None
-        return predict_response(outputs, request.columnar)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """JSON over HTTP/1.1 (keep-alive); everything else is ``ModelServer.handle``."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "nmt-serving/1"
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-    server: _HTTPServer
-
-    def do_GET(self) -> None:
-        self._send(*self.server.app.handle("GET", self.path, None))
-
-    def do_HEAD(self) -> None:
-        """GET's status and headers without its body (``_send`` writes none for HEAD)."""
-        self.do_GET()
-
-    def do_POST(self) -> None:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            self._send(411, error_body("Content-Length is required"))
-        elif not length.isdigit():
-            self.close_connection = True
-            self._send(400, error_body("Invalid Content-Length"))
-        elif int(length) > self.server.max_body_bytes:
-            self.close_connection = True  # the body is not read: drop the connection
-            limit = self.server.max_body_bytes
-            self._send(413, error_body(f"Request body of {length} bytes exceeds {limit} bytes"))
-        else:
-            body = self.rfile.read(int(length))
-            self._send(*self.server.app.handle("POST", self.path, body))
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The standard library's own errors (bad request line, ...) as JSON too."""
-        self.close_connection = True
-        self._send(code, error_body(message or HTTPStatus(code).phrase))
-
-    def _not_allowed(self) -> None:
-        self._send(405, error_body(f"Method {self.command} is not supported"))
-
-    do_PUT = do_DELETE = do_PATCH = _not_allowed
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        # backslashreplace: a lone surrogate echoed in a message becomes its JSON escape
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8", "backslashreplace")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if getattr(self, "command", None) != "HEAD":  # HEAD: the headers GET would send, only
-            self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # many clients may connect at once
-
-    def __init__(self, address: tuple[str, int], app: ModelServer, max_body_bytes: int) -> None:
-        super().__init__(address, _Handler)
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-
-def make_http_server(
-    app: ModelServer, host: str = "127.0.0.1", port: int = 8501, max_body_bytes: int = 1 << 22
-) -> ThreadingHTTPServer:
-    """A threading HTTP server for ``app`` bound to ``host:port`` (port 0: any free port)."""
-    return _HTTPServer((host, port), app, max_body_bytes)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m serving.server",
-        description=__doc__.split("\n\n")[2].replace("``", ""),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add = parser.add_argument
-    add("--model_base_path", type=Path, required=True, help="folder with versions 1/, 2/, ...")
-    add("--port", type=int, default=8501, help="REST API port (0: any free port)")
-    add("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    add("--model_name", help="name in the URLs (default: the base path's folder name)")
-    add("--max_batch_size", type=int, default=64, help="rows per model call")
-    add("--batch_timeout_ms", type=float, default=5.0, help="longest wait to fill a batch")
-    add("--max_instances", type=int, help="texts per request (default: --max_batch_size)")
-    add("--max_text_length", type=int, default=4096, help="characters per text")
-    add("--max_versions", type=int, default=0, help="serve only the N highest (0: all)")
-    add("--poll_seconds", type=float, default=2.0, help="how often to look for new versions")
-    add("--verbose", action="store_true", help="also show other libraries' and native logs")
-    return parser
+GRPC_GRACE_S = 60.0
 
 
 def run_batch(key: Any, rows: list[Any]) -> dict[str, list[Any]]:
@@ -205,60 +53,143 @@ def run_batch(key: Any, rows: list[Any]) -> dict[str, list[Any]]:
     return servable.run(signature, options, rows)  # type: ignore[no-any-return]
 
 
-def build(args: argparse.Namespace) -> tuple[ThreadingHTTPServer, ModelRegistry, DynamicBatcher]:
-    """The registry (already polled once and watching), the batcher and the bound server."""
+def make_batcher(settings: BatchingSettings) -> DynamicBatcher:
+    """The batcher both APIs share; without batching, each request runs on its own."""
+    return DynamicBatcher(
+        run_batch,
+        settings.max_batch_size,
+        settings.batch_timeout_s,
+        num_threads=settings.num_batch_threads,
+        max_queued_rows=settings.max_enqueued_batches * settings.max_batch_size
+        if settings.enabled
+        else 0,
+        allowed_batch_sizes=settings.allowed_batch_sizes,
+        pad_row="",
+        batching=settings.enabled,
+        thread_name=settings.thread_pool_name,
+    )
+
+
+def model_entries(args: argparse.Namespace) -> list[ModelEntry]:
+    """The models the flags name: the config file's, or the one base path."""
+    if args.model_config_file is not None:
+        return read_model_config(args.model_config_file)
     name = args.model_name or args.model_base_path.resolve().name
-    limits = Limits(args.max_instances or args.max_batch_size, args.max_text_length)
-    registry = ModelRegistry(args.model_base_path, name, max_versions=args.max_versions)
-    registry.start(args.poll_seconds)
-    if not registry.versions():
-        log.warning("%s: no loadable version under %s yet", name, args.model_base_path)
-    batcher = DynamicBatcher(run_batch, args.max_batch_size, args.batch_timeout_ms / 1000)
+    return [ModelEntry(name, args.model_base_path)]
+
+
+@dataclass
+class Running:
+    """A started server: its parts, and the ports it answers on (REST ``None``: off)."""
+
+    core: ServerCore
+    grpc: Any
+    grpc_port: int
+    rest: RestServer | None
+    rest_port: int | None
+    watcher: ConfigFileWatcher | None
+
+    def stop(self) -> None:
+        """Stop accepting on both APIs, finish the requests in flight, then unload."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        grpc_done = self.grpc.stop(GRPC_GRACE_S)
+        if self.rest is not None:
+            self.rest.stop()
+        grpc_done.wait(GRPC_GRACE_S + 5)
+        self.core.batcher.close()
+        self.core.manager.stop()
+
+
+def start(args: argparse.Namespace) -> Running:
+    """Load the models, bind both APIs and start serving (``OSError`` if a port is taken)."""
+    from serving.grpc_api import make_grpc_server
+
+    batching = (
+        read_batching_parameters(args.batching_parameters_file)
+        if args.enable_batching
+        else BatchingSettings()
+    )
+    metrics_path = (
+        read_monitoring_config(args.monitoring_config_file)
+        if args.monitoring_config_file is not None
+        else None
+    )
+    entries = model_entries(args)
+    limits = Limits(args.max_instances or batching.max_batch_size, args.max_text_length)
+    manager = ModelManager(entries, args.file_system_poll_wait_seconds)
+    batcher = make_batcher(batching)
+    metrics = Metrics(batcher.queued_rows) if metrics_path is not None else None
+    if metrics is not None:
+        batcher.on_batch = metrics.batch_size.observe
+    core = ServerCore(manager, batcher, limits, metrics, args.rest_api_timeout_in_ms / 1000)
     body_limit = 65536 + limits.max_instances * limits.max_text_length * 6
-    app = ModelServer(registry, batcher, limits)
     try:
-        return make_http_server(app, args.host, args.port, body_limit), registry, batcher
+        grpc_server, grpc_port = make_grpc_server(
+            core, f"{args.host}:{args.port}", body_limit, args.grpc_max_threads
+        )
+        grpc_server.start()
+        rest, rest_port = None, None
+        if args.rest_api_port != 0:
+            rest = RestServer(
+                make_app(RestHandler(core), body_limit, metrics_path), args.host, args.rest_api_port
+            )
+            rest_port = rest.start()[1]
     except OSError:
-        registry.stop()
         batcher.close()
+        manager.stop()
         raise
+    watcher = None
+    if args.model_config_file is not None and args.model_config_file_poll_wait_seconds > 0:
+        watcher = ConfigFileWatcher(
+            args.model_config_file, manager, args.model_config_file_poll_wait_seconds
+        )
+        watcher.start()
+    return Running(core, grpc_server, grpc_port, rest, rest_port, watcher)
+
+
+def _configure_threads(args: argparse.Namespace) -> None:
+    import tensorflow as tf
+
+    if args.tensorflow_intra_op_parallelism:
+        tf.config.threading.set_intra_op_parallelism_threads(args.tensorflow_intra_op_parallelism)
+    if args.tensorflow_inter_op_parallelism:
+        tf.config.threading.set_inter_op_parallelism_threads(args.tensorflow_inter_op_parallelism)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server until interrupted (Ctrl-C or SIGTERM)."""
-    args = _parser().parse_args(argv)
+    """Run the server until SIGTERM or Ctrl-C; 2 on bad flags, files or ports."""
+    try:
+        args = parse(list(argv) if argv is not None else None, __doc__.split("\n\n")[1])
+    except FlagError as err:
+        print(f"serving.server: error: {err}", file=sys.stderr)
+        return 2
     configure_logging(args.verbose)
     import_tensorflow()
+    _configure_threads(args)
     try:
-        server, registry, batcher = build(args)
-    except OSError as err:
-        print(
-            f"serving.server: error: cannot serve on {args.host}:{args.port}: {err}",
-            file=sys.stderr,
-        )
+        running = start(args)
+    except (ConfigFileError, OSError) as err:
+        print(f"serving.server: error: {err}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: _interrupt())
-    host, port = server.server_address[:2]
-    log.info(
-        "serving %s (versions %s) at http://%s:%d", registry.name, registry.versions(), host, port
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        log.info("shutting down")
-    finally:
-        server.server_close()
-        registry.stop()
-        batcher.close()
-        sizes = list(batcher.batch_sizes)
-        if sizes:
-            mean = sum(sizes) / len(sizes)
-            log.info("batch sizes: %d batches, mean %.1f, max %d", len(sizes), mean, max(sizes))
+    stopping = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopping.set())
+    manager = running.core.manager
+    served = {name: manager.registry(name).versions() for name in manager.names()}
+    log.info("serving %s", ", ".join(f"{name} (versions {v})" for name, v in served.items()))
+    log.info("gRPC API at %s:%d", args.host, running.grpc_port)
+    if running.rest_port is not None:
+        log.info("REST API at http://%s:%d", args.host, running.rest_port)
+    while not stopping.wait(1.0):
+        pass
+    log.info("shutting down: finishing the requests in flight")
+    running.stop()
+    sizes = list(running.core.batcher.batch_sizes)
+    if sizes:
+        mean = sum(sizes) / len(sizes)
+        log.info("batch sizes: %d batches, mean %.1f, max %d", len(sizes), mean, max(sizes))
     return 0
-
-
-def _interrupt() -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import json
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -22,10 +23,14 @@ from typing import Any
 
 import pytest
 
-from serving.model_registry import ModelRegistry
+from serving.model_manager import ModelManager
 from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
-from serving.server import ModelServer, make_http_server, run_batch
+from serving.rest_app import RestServer, make_app
+from serving.rest_handler import RestHandler
+from serving.server import run_batch
+from serving.server_config import ModelEntry, VersionPolicy
+from serving.server_core import ServerCore
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE_S = 120.0
@@ -52,20 +57,17 @@ class Running:
     """An in-process server on 127.0.0.1:<ephemeral> for the model under ``base``."""
 
     def __init__(self, base: Path, poll_seconds: float = 60.0) -> None:
-        self.registry = ModelRegistry(base, "tiny")
-        self.registry.start(poll_seconds)
+        entry = ModelEntry("tiny", base, VersionPolicy("all"))
+        self.manager = ModelManager([entry], poll_seconds)
         self.batcher = DynamicBatcher(run_batch, max_batch_size=64, timeout_s=0.005)
-        app = ModelServer(self.registry, self.batcher, Limits(max_instances=64))
-        self.http = make_http_server(app, "127.0.0.1", 0)
-        host, port = self.http.server_address[:2]
+        core = ServerCore(self.manager, self.batcher, Limits(max_instances=64))
+        self.http = RestServer(make_app(RestHandler(core), 1 << 22, None), "127.0.0.1", 0)
+        host, port = self.http.start()
         self.url = f"http://{host}:{port}/v1/models/tiny"
-        self.thread = threading.Thread(target=self.http.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
 
     def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-        self.registry.stop()
+        self.http.stop()
+        self.manager.stop()
         self.batcher.close()
 
 
@@ -254,14 +256,18 @@ def test_new_versions_load_and_removed_ones_unload(
 
 
 def served_versions(url: str) -> list[str]:
-    """The versions the status API lists."""
-    return [row["version"] for row in call(url)[1].get("model_version_status", [])]
+    """The versions the status API lists as available (not still loading)."""
+    rows = call(url)[1].get("model_version_status", [])
+    return [row["version"] for row in rows if row["state"] == "AVAILABLE"]
 
 
 def test_command_line_server(tiny_run: dict[str, Path]) -> None:
     """``python -m serving.server`` binds loopback, serves, and stops cleanly on SIGTERM."""
-    command = [sys.executable, "-m", "serving.server", "--port", "0", "--poll_seconds", "60"]
-    command += ["--model_base_path", str(tiny_run["export_base"])]
+    with socket.socket() as sock:  # a free port for REST (0 would turn REST off)
+        sock.bind(("127.0.0.1", 0))
+        rest_port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "serving.server", "--port=0", f"--rest_api_port={rest_port}"]
+    command += ["--model_base_path", str(tiny_run["export_base"]), "--model_name=tiny"]
     process = subprocess.Popen(
         command, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )

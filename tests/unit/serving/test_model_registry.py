@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 from serving.model_registry import ModelRegistry
+from serving.server_config import ModelEntry, VersionPolicy
+
+ALL = VersionPolicy("all")
 
 
 class Loader:
@@ -46,7 +49,7 @@ def test_loads_every_version_and_serves_the_highest(tmp_path: Path, loader: Load
     add_version(tmp_path, 10)
     (tmp_path / "3").mkdir()  # no saved_model.pb: not a version
     (tmp_path / "notes").mkdir()
-    registry = ModelRegistry(tmp_path, "m", loader=loader)
+    registry = ModelRegistry(tmp_path, "m", loader=loader, policy=ALL)
     registry.poll()
     assert registry.versions() == [1, 10]
     assert registry.get()[1] == 10 and registry.get(1)[1] == 1
@@ -59,7 +62,7 @@ def test_loads_every_version_and_serves_the_highest(tmp_path: Path, loader: Load
 
 def test_new_versions_load_and_removed_ones_unload(tmp_path: Path, loader: Loader) -> None:
     add_version(tmp_path, 1)
-    registry = ModelRegistry(tmp_path, "m", loader=loader)
+    registry = ModelRegistry(tmp_path, "m", loader=loader, policy=ALL)
     registry.poll()
     add_version(tmp_path, 2)
     registry.poll()
@@ -70,12 +73,21 @@ def test_new_versions_load_and_removed_ones_unload(tmp_path: Path, loader: Loade
     assert registry.versions() == [1] and registry.get()[1] == 1
 
 
-def test_max_versions_keeps_the_highest(tmp_path: Path, loader: Loader) -> None:
+def test_version_policies_and_labels(tmp_path: Path, loader: Loader) -> None:
     for version in (1, 2, 3):
         add_version(tmp_path, version)
-    registry = ModelRegistry(tmp_path, "m", loader=loader, max_versions=2)
+    registry = ModelRegistry(tmp_path, "m", loader=loader)  # TF Serving's default: latest 1
     registry.poll()
-    assert registry.versions() == [2, 3]
+    assert registry.versions() == [3]
+    entry = ModelEntry("m", tmp_path, VersionPolicy("latest", num_versions=2), {"old": 2})
+    registry.reconfigure(entry)
+    registry.poll()
+    assert registry.versions() == [2, 3] and registry.get(label="old")[1] == 2
+    registry.reconfigure(ModelEntry("m", tmp_path, VersionPolicy("specific", versions=(1,))))
+    registry.poll()
+    assert registry.versions() == [1] and registry.get()[1] == 1
+    with pytest.raises(KeyError):
+        registry.get(label="old")  # labels are replaced with the configuration
 
 
 def test_failed_version_is_reported_and_retried_only_when_changed(
@@ -83,7 +95,7 @@ def test_failed_version_is_reported_and_retried_only_when_changed(
 ) -> None:
     add_version(tmp_path, 1)
     folder = add_version(tmp_path, 2, broken=True)
-    registry = ModelRegistry(tmp_path, "m", loader=loader)
+    registry = ModelRegistry(tmp_path, "m", loader=loader, policy=ALL)
     registry.poll()
     registry.poll()
     assert loader.loads == [1, 2]  # the broken version is not reloaded while unchanged
@@ -104,7 +116,7 @@ def test_empty_or_missing_base_path(tmp_path: Path, loader: Loader) -> None:
 
 def test_watcher_thread_picks_up_new_versions(tmp_path: Path, loader: Loader) -> None:
     add_version(tmp_path, 1)
-    registry = ModelRegistry(tmp_path, "m", loader=loader)
+    registry = ModelRegistry(tmp_path, "m", loader=loader, policy=ALL)
     registry.start(poll_seconds=0.01)
     try:
         assert registry.versions() == [1]  # ``start`` polls once before returning

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from serving.request_batcher import DynamicBatcher, describe
+from serving.request_batcher import DynamicBatcher, QueueFull, describe
 
 WAIT_S = 10.0
 
@@ -51,8 +51,8 @@ def model() -> Model:
 def batcher_factory(model: Model) -> Iterator[Callable[..., DynamicBatcher]]:
     made: list[DynamicBatcher] = []
 
-    def make(max_batch_size: int = 64, timeout_s: float = 0.0) -> DynamicBatcher:
-        made.append(DynamicBatcher(model, max_batch_size, timeout_s))
+    def make(max_batch_size: int = 64, timeout_s: float = 0.0, **kwargs: Any) -> DynamicBatcher:
+        made.append(DynamicBatcher(model, max_batch_size, timeout_s, **kwargs))
         return made[-1]
 
     yield make
@@ -213,3 +213,49 @@ def test_close_finishes_queued_work_then_rejects(
 def test_invalid_settings() -> None:
     with pytest.raises(ValueError):
         DynamicBatcher(lambda key, rows: {}, 0, 0.0)
+
+
+def test_full_queue_refuses_at_once_and_frees_when_batched(
+    model: Model, batcher_factory: Callable[..., DynamicBatcher]
+) -> None:
+    """``max_queued_rows`` (TF Serving's max_enqueued_batches x max_batch_size) bounds the
+    rows waiting while every batch thread is busy."""
+    batcher = batcher_factory(max_batch_size=2, max_queued_rows=3)
+    first = hold_worker(batcher, model)
+    waiting = [batcher.submit("k", ["a", "b"]), batcher.submit("k", ["c"])]
+    assert batcher.queued_rows() == 3
+    with pytest.raises(QueueFull, match="full"):
+        batcher.submit("k", ["d"]).result(WAIT_S)
+    model.release.set()
+    assert first.result(WAIT_S)["echo"] == ["k:first"]
+    assert [f.result(WAIT_S)["echo"] for f in waiting] == [["k:a", "k:b"], ["k:c"]]
+    assert batcher.queued_rows() == 0
+
+
+def test_allowed_batch_sizes_pad_each_call_and_drop_the_padding(
+    model: Model, batcher_factory: Callable[..., DynamicBatcher]
+) -> None:
+    batcher = batcher_factory(max_batch_size=4, allowed_batch_sizes=(2, 4), pad_row="")
+    assert batcher.submit("k", ["a"]).result(WAIT_S)["echo"] == ["k:a"]
+    assert batcher.submit("k", list("abc")).result(WAIT_S)["echo"] == ["k:a", "k:b", "k:c"]
+    assert [rows for _, rows in model.calls] == [["a", ""], ["a", "b", "c", ""]]
+    assert list(batcher.batch_sizes) == [2, 4]
+
+
+def test_without_batching_each_request_is_a_call_and_threads_run_in_parallel(
+    model: Model, batcher_factory: Callable[..., DynamicBatcher]
+) -> None:
+    batcher = batcher_factory(batching=False, num_threads=2)
+    first = hold_worker(batcher, model)
+    second = batcher.submit("k", ["x"])  # a second thread takes it while the first is held
+    wait_for(lambda: len(model.calls) == 2)
+    third = batcher.submit("k", ["y"])
+    fourth = batcher.submit("k", ["z"])
+    model.release.set()
+    assert [f.result(WAIT_S)["echo"] for f in (first, second, third, fourth)] == [
+        ["k:first"],
+        ["k:x"],
+        ["k:y"],
+        ["k:z"],
+    ]
+    assert all(len(rows) == 1 for _, rows in model.calls)  # never merged

@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
@@ -15,10 +14,16 @@ from typing import Any
 
 import pytest
 
-from serving.model_registry import InvalidInput, ModelRegistry
+from serving.metrics import Metrics
+from serving.model_manager import ModelManager
+from serving.model_registry import InvalidInput
 from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
-from serving.server import ModelServer, make_http_server, run_batch
+from serving.rest_app import RestServer, make_app
+from serving.rest_handler import RestHandler
+from serving.server import run_batch
+from serving.server_config import ModelEntry, VersionPolicy
+from serving.server_core import ServerCore
 
 OPTIONS = {"beam_size": int, "alpha": float, "max_length_a": float, "max_length_b": int}
 
@@ -48,23 +53,30 @@ class FakeServable:
         return {"scores": [-1.0 for _ in texts], "translations": best}
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[ModelServer]:
+def fake_core(base: Path, batcher: DynamicBatcher, metrics: Metrics | None = None) -> ServerCore:
+    """Model ``m`` with versions 1 and 2 (policy all) under ``base``, served by fakes."""
     for version in (1, 2):
-        (tmp_path / str(version)).mkdir()
-        (tmp_path / str(version) / "saved_model.pb").write_bytes(b"")
-    registry = ModelRegistry(tmp_path, "m", loader=lambda path, version: FakeServable(version))
-    registry.poll()
+        (base / str(version)).mkdir(parents=True, exist_ok=True)
+        (base / str(version) / "saved_model.pb").write_bytes(b"")
+    entry = ModelEntry("m", base, VersionPolicy("all"), {"stable": 1})
+    manager = ModelManager([entry], 60.0, loader=lambda path, version: FakeServable(version))
+    return ServerCore(manager, batcher, Limits(max_instances=8, max_text_length=100), metrics)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[RestHandler]:
     batcher = DynamicBatcher(run_batch, max_batch_size=8, timeout_s=0.0)
-    yield ModelServer(registry, batcher, Limits(max_instances=8, max_text_length=100))
+    core = fake_core(tmp_path, batcher, Metrics(batcher.queued_rows))
+    yield RestHandler(core)
+    core.manager.stop()
     batcher.close()
 
 
-def post(app: ModelServer, path: str, request: Any) -> tuple[int, dict[str, Any]]:
+def post(app: RestHandler, path: str, request: Any) -> tuple[int, dict[str, Any]]:
     return app.handle("POST", path, json.dumps(request).encode())
 
 
-def test_predict_uses_the_latest_version_or_the_one_named(app: ModelServer) -> None:
+def test_predict_uses_the_latest_version_or_the_one_named(app: RestHandler) -> None:
     status, body = post(app, "/v1/models/m:predict", {"instances": ["a", "b"]})
     assert status == 200
     assert body == {
@@ -77,7 +89,7 @@ def test_predict_uses_the_latest_version_or_the_one_named(app: ModelServer) -> N
     assert (status, body) == (200, {"outputs": {"scores": [-1.0], "translations": ["v1:A"]}})
 
 
-def test_nbest_uses_exported_defaults_and_overrides(app: ModelServer) -> None:
+def test_nbest_uses_exported_defaults_and_overrides(app: RestHandler) -> None:
     _, body = post(app, "/v1/models/m:predict", {"signature_name": "nbest", "instances": ["a"]})
     assert body["predictions"] == [{"scores": [-1.0, -1.0], "translations": ["v2:A"] * 2}]
     request = {"signature_name": "nbest", "inputs": {"text": ["a"], "beam_size": 3}}
@@ -85,7 +97,7 @@ def test_nbest_uses_exported_defaults_and_overrides(app: ModelServer) -> None:
     assert body["outputs"]["translations"] == [["v2:A"] * 3]
 
 
-def test_empty_request_gives_empty_outputs(app: ModelServer) -> None:
+def test_empty_request_gives_empty_outputs(app: RestHandler) -> None:
     assert post(app, "/v1/models/m:predict", {"instances": []}) == (200, {"predictions": []})
     assert post(app, "/v1/models/m:predict", {"inputs": []}) == (
         200,
@@ -110,7 +122,7 @@ def test_empty_request_gives_empty_outputs(app: ModelServer) -> None:
     ],
 )
 def test_errors(
-    app: ModelServer, method: str, path: str, body: Any, status: int, fragment: str
+    app: RestHandler, method: str, path: str, body: Any, status: int, fragment: str
 ) -> None:
     data = json.dumps(body).encode() if body is not None else None
     got_status, got = app.handle(method, path, data)
@@ -118,7 +130,7 @@ def test_errors(
     assert fragment in got["error"] and "\n" not in got["error"]
 
 
-def test_status_and_metadata(app: ModelServer) -> None:
+def test_status_and_metadata(app: RestHandler) -> None:
     status, body = app.handle("GET", "/v1/models/m", None)
     assert status == 200
     assert [row["version"] for row in body["model_version_status"]] == ["2", "1"]
@@ -127,14 +139,10 @@ def test_status_and_metadata(app: ModelServer) -> None:
 
 
 @pytest.fixture
-def http_server(app: ModelServer) -> Iterator[tuple[str, int]]:
-    server = make_http_server(app, "127.0.0.1", 0, max_body_bytes=1000)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server.server_address[:2]  # type: ignore[misc]
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+def http_server(app: RestHandler) -> Iterator[tuple[str, int]]:
+    server = RestServer(make_app(app, 1000, "/metrics"), "127.0.0.1", 0)
+    yield server.start()
+    server.stop()
 
 
 def request(
@@ -157,6 +165,9 @@ def test_http_layer(http_server: tuple[str, int]) -> None:
     assert status == 200 and got["predictions"][0]["translations"] == "v2:A"
     status, got = request(http_server, "POST", "/v1/models/m:predict", b"x" * 1001, {})
     assert status == 413 and "exceeds 1000 bytes" in got["error"]
+    chunked = iter([b'{"instances": ', b"[" + b'"a", ' * 300 + b'"a"]}'])  # no Content-Length
+    status, got = request(http_server, "POST", "/v1/models/m:predict", chunked, {})  # type: ignore[arg-type]
+    assert status == 413
     status, got = request(http_server, "DELETE", "/v1/models/m", None, {})
     assert status == 405
     status, got = request(http_server, "POST", "/v1/models/m:predict", b"{", {})
@@ -166,17 +177,37 @@ def test_http_layer(http_server: tuple[str, int]) -> None:
     assert status == 404 and got == {
         "error": 'Serving signature name: "\ud800" not found in signature def'
     }
+    status, got = request(http_server, "POST", "/v1/models/m/labels/stable:predict", body_a(), {})
+    assert status == 200 and got["predictions"][0]["translations"] == "v1:A"
+    status, got = request(http_server, "GET", "/v1/models/m/labels/nope", None, {})
+    assert status == 404 and "Unrecognized servable version label: nope" in got["error"]
+    status, got = request(http_server, "POST", "/v1/models/m:classify", body_a(), {})
+    assert status == 501
 
 
-def test_stdlib_errors_are_json_too(http_server: tuple[str, int]) -> None:
-    with socket.create_connection(http_server, timeout=10) as sock:
-        sock.sendall(b"BREW /v1/models/m HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 501") and b"application/json" in head
-    assert json.loads(body) == {"error": "Unsupported method ('BREW')"}
+def body_a() -> bytes:
+    return b'{"instances": ["a"]}'
+
+
+def test_metrics_count_every_answer(app: RestHandler, http_server: tuple[str, int]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for _ in range(3):
+        request(http_server, "POST", "/v1/models/m:predict", body_a(), {})
+    request(http_server, "POST", "/v1/models/m/versions/9:predict", body_a(), {})
+    conn = http.client.HTTPConnection(*http_server, timeout=10)
+    conn.request("GET", "/metrics")
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("Content-Type").startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
+    counts = {
+        (s.labels["api"], s.labels["status"]): s.value
+        for s in families["nmt_serving_requests"].samples
+        if s.name == "nmt_serving_requests_total"
+    }
+    assert counts == {("predict", "OK"): 3.0, ("predict", "NOT_FOUND"): 1.0}
+    latency = families["nmt_serving_request_latency_seconds"].samples
+    assert [s.value for s in latency if s.name.endswith("_count")] == [3.0]
 
 
 def exchange(address: tuple[str, int], raw: bytes) -> bytes:
@@ -201,8 +232,8 @@ def test_head_sends_the_headers_of_get_without_a_body(
     get_head, _, get_body = rest.partition(b"\r\n\r\n")
     status_line = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()
     assert head.split(b"\r\n")[0] == get_head.split(b"\r\n")[0] == status_line
-    length = f"Content-Length: {len(get_body)}".encode()
-    assert length in head.split(b"\r\n") and length in get_head.split(b"\r\n")
+    length = f"content-length: {len(get_body)}".encode()  # header names are case-insensitive
+    assert length in head.lower().split(b"\r\n") and length in get_head.lower().split(b"\r\n")
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(http_server: tuple[str, int]) -> None:
@@ -217,7 +248,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(http_server: tuple[st
 
 
 def test_server_imports_no_training_code() -> None:
-    """The server needs only the standard library, TensorFlow and tensorflow-text."""
+    """The server needs only TensorFlow, tensorflow-text and its serving libraries."""
     code = (
         "import sys, serving.server; "
         "print(sorted({m.split('.')[0] for m in sys.modules} "
