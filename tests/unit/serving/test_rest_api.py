@@ -68,8 +68,8 @@ def test_routes(method: str, path: str, route: Route) -> None:
         ("POST", "/v1/models/m/versions/x:predict", 404),
         ("GET", "/v1/models/m:predict", 405),
         ("POST", "/v1/models/m", 405),
-        ("POST", "/v1/models/m:classify", 400),
-        ("POST", "/v1/models/m:regress", 400),
+        ("POST", "/v1/models/m:classify", 501),
+        ("POST", "/v1/models/m:regress", 501),
     ],
 )
 def test_bad_routes(method: str, path: str, status: int) -> None:
