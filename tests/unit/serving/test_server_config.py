@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,18 @@ def test_monitoring_config(tmp_path: Path) -> None:
         read_monitoring_config(write(tmp_path, 'prometheus_config { enable: true path: "m" }'))
     with pytest.raises(ConfigFileError, match="cannot read"):
         read_monitoring_config(tmp_path / "missing.config")
+
+
+def test_the_readme_files_parse(tmp_path: Path) -> None:
+    """The models.config, batching and monitoring files of "Moving from TensorFlow Serving"."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Moving from TensorFlow Serving", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```\w*\n(.*?)```", section, flags=re.DOTALL)
+    models, batching, monitoring = (
+        next(b for b in blocks if b.startswith(start))
+        for start in ("model_config_list", "max_batch_size", "prometheus_config")
+    )
+    en_de, en_fr = read_model_config(write(tmp_path, models, "models.config"))
+    assert en_de.labels == {"stable": 1, "canary": 2} and en_fr.policy.num_versions == 2
+    assert read_batching_parameters(write(tmp_path, batching)).allowed_batch_sizes == (8, 32, 64)
+    assert read_monitoring_config(write(tmp_path, monitoring)) == "/monitoring/prometheus/metrics"
