@@ -25,16 +25,12 @@ from serving.server_core import ServerCore
 class HeldServable:
     """Echoes texts once ``release`` is set; ``fail`` makes the model call fail."""
 
-    version = 1
-    inputs = {"serving_default": {"text": tf.string}}
-    defaults: dict[str, Any] = {}
-    signature_defs = {
-        "serving_default": {
-            "outputs": {"translations": {"dtype": "DT_STRING"}, "scores": {"dtype": "DT_FLOAT"}}
-        }
-    }
-
     def __init__(self) -> None:
+        self.version = 1
+        self.inputs = {"serving_default": {"text": tf.string}}
+        self.defaults: dict[str, Any] = {}
+        outputs = {"translations": {"dtype": "DT_STRING"}, "scores": {"dtype": "DT_FLOAT"}}
+        self.signature_defs = {"serving_default": {"outputs": outputs}}
         self.release = threading.Event()
         self.entered = threading.Event()
 
