@@ -24,6 +24,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,11 @@ def summary(latencies_s: list[float]) -> dict[str, float]:
 @contextmanager
 def running_server(model: Path, extra: list[str]) -> Iterator[tuple[str, int]]:
     """Start the server on 127.0.0.1:<free port>; yield its address; stop it."""
-    argv = [sys.executable, "-m", "serving.server", "--model_base_path", str(model), "--port", "0"]
+    with socket.socket() as sock:  # a free REST port (0 would turn REST off)
+        sock.bind(("127.0.0.1", 0))
+        rest_port = sock.getsockname()[1]
+    argv = [sys.executable, "-m", "serving.server", f"--model_base_path={model}", "--port=0"]
+    argv += [f"--rest_api_port={rest_port}", "--enable_batching"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(
         [*argv, *extra], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True

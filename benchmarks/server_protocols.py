@@ -170,6 +170,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000, help="per protocol and round")
     parser.add_argument("--baseline-tree", type=Path, help="checkout of the previous server")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--latency-only", action="store_true", help="skip the load rounds")
     args = parser.parse_args()
     sentences = args.input.read_text(encoding="utf-8").splitlines()
     model = args.model.resolve().name
@@ -196,7 +197,8 @@ def main() -> int:
                     lambda: rest_call(ports[1], model), sentences, args.clients, args.requests
                 ),
             }
-            results["rounds"] = _rounds(runs, args)
+            if not args.latency_only:
+                results["rounds"] = _rounds(runs, args)
     results["load_1min"].append(os.getloadavg()[0])
     print(json.dumps(results, indent=1))
     if args.json:

@@ -7,7 +7,10 @@ one-line message, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
@@ -50,18 +53,18 @@ class _Service:
     def __init__(self, core: ServerCore) -> None:
         self.core = core
 
-    def _call(
-        self, api: str, request: Any, context: grpc.ServicerContext, body: Callable[[], Any]
-    ) -> Any:
+    async def _call(self, api: str, request: Any, context: Any, body: Callable[[], Any]) -> Any:
         start = time.monotonic()
         signature = getattr(request.model_spec, "signature_name", "") if api == "predict" else ""
         model = request.model_spec.name if hasattr(request, "model_spec") else ""
         try:
             response = body()
+            if inspect.isawaitable(response):
+                response = await response
         except ApiError as err:
             code = grpc_code(err.status)
             self.core.record(api, "grpc", model, signature, code.name, start)
-            context.abort(code, err.message)
+            await context.abort(code, err.message)
         self.core.record(api, "grpc", model, signature or "", "OK", start)
         return response
 
@@ -69,10 +72,12 @@ class _Service:
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _Service):
     """``Predict`` and ``GetModelMetadata``; the other methods are not implemented."""
 
-    def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._call("predict", request, context, lambda: self._predict(request, context))
+    async def Predict(self, request: Any, context: Any) -> Any:
+        return await self._call(
+            "predict", request, context, lambda: self._predict(request, context)
+        )
 
-    def _predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+    async def _predict(self, request: Any, context: Any) -> Any:
         servable = self.core.servable(*_spec(request))
         signature = request.model_spec.signature_name or SERVING_DEFAULT
         if signature not in servable.inputs:
@@ -86,7 +91,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
             raise ApiError(400, f"output_filter names unknown output(s): {', '.join(unknown)}")
         remaining = context.time_remaining()
         outputs = (
-            self.core.predict(servable, signature, texts, options, remaining)
+            await self.core.predict_async(servable, signature, texts, options, remaining)
             if texts
             else {name: [] for name in names}
         )
@@ -99,8 +104,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
             response.outputs[name].CopyFrom(output_proto(outputs[name], dtype, len(texts)))
         return response
 
-    def GetModelMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._call("metadata", request, context, lambda: self._metadata(request))
+    async def GetModelMetadata(self, request: Any, context: Any) -> Any:
+        return await self._call("metadata", request, context, lambda: self._metadata(request))
 
     def _metadata(self, request: Any) -> Any:
         fields = list(request.metadata_field)
@@ -119,28 +124,28 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
         response.metadata[SIGNATURE_DEF].Pack(defs)
         return response
 
-    def _unimplemented(self, what: str, context: grpc.ServicerContext) -> None:
+    async def _unimplemented(self, what: str, context: Any) -> None:
         self.core.record(what, "grpc", "", "", "UNIMPLEMENTED", time.monotonic())
-        context.abort(
+        await context.abort(
             grpc.StatusCode.UNIMPLEMENTED,
             f"{what} is not implemented: translation models answer Predict",
         )
 
-    def Classify(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._unimplemented("Classify", context)
+    async def Classify(self, request: Any, context: Any) -> Any:
+        await self._unimplemented("Classify", context)
 
-    def Regress(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._unimplemented("Regress", context)
+    async def Regress(self, request: Any, context: Any) -> Any:
+        await self._unimplemented("Regress", context)
 
-    def MultiInference(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._unimplemented("MultiInference", context)
+    async def MultiInference(self, request: Any, context: Any) -> Any:
+        await self._unimplemented("MultiInference", context)
 
 
 class ModelService(model_service_pb2_grpc.ModelServiceServicer, _Service):
     """``GetModelStatus`` and ``HandleReloadConfigRequest``."""
 
-    def GetModelStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._call("status", request, context, lambda: self._status(request))
+    async def GetModelStatus(self, request: Any, context: Any) -> Any:
+        return await self._call("status", request, context, lambda: self._status(request))
 
     def _status(self, request: Any) -> Any:
         response = get_model_status_pb2.GetModelStatusResponse()
@@ -155,34 +160,69 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer, _Service):
             row.status.error_message = message
         return response
 
-    def HandleReloadConfigRequest(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._call("reload", request, context, lambda: self._reload(request))
+    async def HandleReloadConfigRequest(self, request: Any, context: Any) -> Any:
+        return await self._call("reload", request, context, lambda: self._reload(request))
 
-    def _reload(self, request: Any) -> Any:
+    async def _reload(self, request: Any) -> Any:
         try:
             entries = model_entries(request.config, "ReloadConfigRequest")
         except ConfigFileError as err:
             raise ApiError(400, str(err)) from None
-        self.core.manager.apply(entries)
+        await asyncio.to_thread(self.core.manager.apply, entries)  # loading takes seconds
         log.info("model config reloaded: %s", ", ".join(entry.name for entry in entries))
         return model_management_pb2.ReloadConfigResponse()
 
 
-def make_grpc_server(
-    core: ServerCore, address: str, max_message_bytes: int, threads: int = 64
-) -> tuple[grpc.Server, int]:
-    """A gRPC server with both services bound to ``address`` (``host:0``: any free port)."""
-    options = [
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", -1),
-        ("grpc.so_reuseport", 0),
-    ]
-    server = grpc.server(futures.ThreadPoolExecutor(threads, "grpc"), options=options)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(core), server
-    )
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(core), server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise OSError(f"cannot bind the gRPC API to {address}")
-    return server, port
+class GrpcServer:
+    """Both services on ``grpc.aio`` in an event loop thread of their own: a call waiting
+    for the model holds no thread, as on the REST side."""
+
+    def __init__(self, core: ServerCore, address: str, max_message_bytes: int) -> None:
+        self.core = core
+        self.address = address
+        self.options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", -1),
+            ("grpc.so_reuseport", 0),
+        ]
+        self._loop = asyncio.SelectorEventLoop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="grpc-api", daemon=True)
+        self._server: Any = None
+
+    def start(self) -> int:
+        """Bind and serve; the bound port (``OSError`` if the address cannot be bound)."""
+        self._thread.start()
+        try:
+            return asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(60)
+        except OSError:
+            self.halt()
+            raise
+
+    async def _start(self) -> int:
+        self._server = grpc.aio.server(options=self.options)
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+            PredictionService(self.core), self._server
+        )
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+            ModelService(self.core), self._server
+        )
+        try:
+            port = self._server.add_insecure_port(self.address)
+        except RuntimeError as err:  # grpc raises this when the port is taken
+            raise OSError(f"cannot bind the gRPC API to {self.address}: {err}") from None
+        await self._server.start()
+        return int(port)
+
+    def begin_stop(self, grace_s: float) -> futures.Future[None]:
+        """Refuse new calls now; the future completes when calls in flight have finished."""
+        return asyncio.run_coroutine_threadsafe(self._server.stop(grace_s), self._loop)
+
+    def stop(self, grace_s: float = 0.0) -> None:
+        """Stop serving (calls in flight get ``grace_s`` seconds) and end the loop thread."""
+        self.begin_stop(grace_s).result(grace_s + 10)
+        self.halt()
+
+    def halt(self) -> None:
+        """End the event loop thread (after ``begin_stop`` has completed)."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

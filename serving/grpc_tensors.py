@@ -41,11 +41,16 @@ def read_texts(proto: Any) -> list[str]:
 
     if proto.dtype != tf.string.as_datatype_enum:
         raise ApiError(400, f"input '{TEXT}' must be DT_STRING, got {_dtype_name(proto.dtype)}")
-    array = _array(TEXT, proto)
-    if array.ndim != 1:
-        raise ApiError(400, f"input '{TEXT}' must have shape [batch], got {list(array.shape)}")
+    dims = [dim.size for dim in proto.tensor_shape.dim]
+    if len(dims) == 1 and len(proto.string_val) == dims[0]:
+        values = list(proto.string_val)  # the usual layout, read without a NumPy copy
+    else:
+        array = _array(TEXT, proto)
+        if array.ndim != 1:
+            raise ApiError(400, f"input '{TEXT}' must have shape [batch], got {list(array.shape)}")
+        values = array.tolist()
     texts = []
-    for i, value in enumerate(array.tolist()):
+    for i, value in enumerate(values):
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -87,16 +92,30 @@ def read_inputs(
 
 
 def output_proto(values: list[Any], dtype_name: str, rows: int) -> Any:
-    """One output (JSON-ready values, one per row) as a TensorProto of ``dtype_name``."""
+    """One output (JSON-ready values, one per row) as a TensorProto of ``dtype_name``:
+    strings in ``string_val``, numbers in ``tensor_content``, as ``make_tensor_proto``
+    lays them out (built directly: it is the per-request cost of gRPC)."""
     import tensorflow as tf
+    from tensorflow.core.framework import tensor_pb2
 
     dtype = tf.as_dtype(dtype_name[3:].lower()) if dtype_name.startswith("DT_") else None
+    proto = tensor_pb2.TensorProto()
     if dtype == tf.string or (dtype is None and _holds_text(values)):
-        encode = np.frompyfunc(lambda text: text.encode("utf-8"), 1, 1)
-        array = encode(np.array(values, dtype=object)) if rows else np.array([], dtype=object)
-        return tf.make_tensor_proto(array, tf.string, shape=None if rows else [0])
-    array = np.asarray(values, dtype=dtype.as_numpy_dtype if dtype is not None else None)
-    return tf.make_tensor_proto(array if rows else array.reshape([0]), dtype)
+        shape = list(np.shape(np.array(values, dtype=object))) if rows else [0]
+        proto.dtype = tf.string.as_datatype_enum
+        proto.string_val.extend(text.encode("utf-8") for text in _flat(values))
+    else:
+        array = np.asarray(values, dtype=dtype.as_numpy_dtype if dtype is not None else None)
+        shape = list(array.shape) if rows else [0]
+        proto.dtype = tf.as_dtype(array.dtype).as_datatype_enum
+        proto.tensor_content = array.tobytes()
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
+    return proto
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    return [x for row in values for x in _flat(row)] if isinstance(values, list) else [values]
 
 
 def _holds_text(values: Any) -> bool:

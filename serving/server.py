@@ -93,17 +93,18 @@ class Running:
         """Stop accepting on both APIs, finish the requests in flight, then unload."""
         if self.watcher is not None:
             self.watcher.stop()
-        grpc_done = self.grpc.stop(GRPC_GRACE_S)
+        grpc_done = self.grpc.begin_stop(GRPC_GRACE_S)
         if self.rest is not None:
             self.rest.stop()
-        grpc_done.wait(GRPC_GRACE_S + 5)
+        grpc_done.result(GRPC_GRACE_S + 10)
+        self.grpc.halt()
         self.core.batcher.close()
         self.core.manager.stop()
 
 
 def start(args: argparse.Namespace) -> Running:
     """Load the models, bind both APIs and start serving (``OSError`` if a port is taken)."""
-    from serving.grpc_api import make_grpc_server
+    from serving.grpc_api import GrpcServer
 
     batching = (
         read_batching_parameters(args.batching_parameters_file)
@@ -125,10 +126,8 @@ def start(args: argparse.Namespace) -> Running:
     core = ServerCore(manager, batcher, limits, metrics, args.rest_api_timeout_in_ms / 1000)
     body_limit = 65536 + limits.max_instances * limits.max_text_length * 6
     try:
-        grpc_server, grpc_port = make_grpc_server(
-            core, f"{args.host}:{args.port}", body_limit, args.grpc_max_threads
-        )
-        grpc_server.start()
+        grpc_server = GrpcServer(core, f"{args.host}:{args.port}", body_limit)
+        grpc_port = grpc_server.start()
         rest, rest_port = None, None
         if args.rest_api_port != 0:
             rest = RestServer(
@@ -185,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     log.info("shutting down: finishing the requests in flight")
     running.stop()
+    core = running.core
+    log.info("predict requests: %d accepted, %d answered", core.accepted, core.answered)
     sizes = list(running.core.batcher.batch_sizes)
     if sizes:
         mean = sum(sizes) / len(sizes)

@@ -9,6 +9,7 @@ which the gRPC layer turns into the matching status code.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,6 +40,9 @@ class ServerCore:
         self.limits = limits
         self.metrics = metrics
         self.timeout_s = timeout_s
+        self.accepted = 0  # predict requests handed to the batcher
+        self.answered = 0  # ... and answered with outputs
+        self._count_lock = threading.Lock()
 
     def registry(self, model: str, version: int | None = None) -> ModelRegistry:
         """The registry of ``model``; 404 if it is not configured."""
@@ -78,7 +82,14 @@ class ServerCore:
         self, servable: Any, signature: str, texts: list[str], options: Options
     ) -> Future[dict[str, list[Any]]]:
         """Queue a prediction; the future gives the outputs as JSON-ready lists."""
+        with self._count_lock:
+            self.accepted += 1
         return self.batcher.submit((servable, signature, options), texts)
+
+    def _answered(self, outputs: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        with self._count_lock:
+            self.answered += 1
+        return outputs
 
     def predict(
         self,
@@ -93,17 +104,25 @@ class ServerCore:
         future = self.submit(servable, signature, texts, options)
         wait = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         try:
-            return future.result(timeout=max(wait, 0.0))
+            return self._answered(future.result(timeout=max(wait, 0.0)))
         except Exception as err:
             raise self.failure(err) from None
 
     async def predict_async(
-        self, servable: Any, signature: str, texts: list[str], options: Options
+        self,
+        servable: Any,
+        signature: str,
+        texts: list[str],
+        options: Options,
+        timeout_s: float | None = None,
     ) -> dict[str, list[Any]]:
         """``predict`` for an event loop: the wait does not hold a thread."""
         future = self.submit(servable, signature, texts, options)
+        wait = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            return self._answered(
+                await asyncio.wait_for(asyncio.wrap_future(future), max(wait, 0.0))
+            )
         except Exception as err:
             raise self.failure(err) from None
 

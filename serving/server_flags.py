@@ -16,6 +16,7 @@ from pathlib import Path
 REFUSED = {
     "grpc_socket_path": "gRPC over a UNIX socket is not offered",
     "rest_api_num_threads": "the REST API is asynchronous (uvicorn): it has no thread pool",
+    "grpc_max_threads": "the gRPC API is asynchronous (grpc.aio): it has no thread pool",
     "rest_api_enable_cors_support": "CORS is not offered",
     "allow_version_labels_for_unavailable_models": "labels may always name any version",
     "num_load_threads": "versions load one at a time",
@@ -98,7 +99,6 @@ def parser(description: str) -> argparse.ArgumentParser:
     add("--monitoring_config_file", type=Path, help="text-format MonitoringConfig")
     add("--tensorflow_intra_op_parallelism", type=int, default=0, help="0: TensorFlow's own")
     add("--tensorflow_inter_op_parallelism", type=int, default=0, help="0: TensorFlow's own")
-    add("--grpc_max_threads", type=int, default=64, help="threads serving gRPC calls")
     add("--host", default="127.0.0.1", help="address to bind both APIs (default: loopback)")
     add("--max_instances", type=int, help="texts per request (default: the batch size)")
     add("--max_text_length", type=int, default=4096, help="characters per text")

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from serving.grpc_api import make_grpc_server
+from serving.grpc_api import GrpcServer
 from serving.model_manager import ModelManager
 from serving.request_batcher import DynamicBatcher
 from serving.rest_api import Limits
@@ -50,13 +50,13 @@ def served(tmp_path: Path) -> Iterator[tuple[Any, HeldServable, ServerCore]]:
     manager = ModelManager([ModelEntry("m", tmp_path)], 60.0, loader=lambda p, v: servable)
     batcher = DynamicBatcher(run_batch, 2, 0.0, max_queued_rows=1)
     core = ServerCore(manager, batcher, Limits(max_instances=2), timeout_s=30.0)
-    server, port = make_grpc_server(core, "127.0.0.1:0", 1 << 20)
-    server.start()
+    server = GrpcServer(core, "127.0.0.1:0", 1 << 20)
+    port = server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     yield prediction_service_pb2_grpc.PredictionServiceStub(channel), servable, core
     servable.release.set()
     channel.close()
-    server.stop(None)
+    server.stop()
     batcher.close()
     manager.stop()
 
