@@ -44,9 +44,15 @@ def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
     ``alpha``, ``max_length_a``, ``max_length_b`` and, in exports with shortlists,
     ``shortlist``); the others keep the values stored in the export.
     """
+    return translate_fn(load_saved_model(path), options, path)
+
+
+def translate_fn(
+    loaded: Any, options: dict[str, Any] | None = None, path: Path | None = None
+) -> Any:
+    """``load_translate_fn`` for an export already loaded (``path`` names it in errors)."""
     import tensorflow as tf
 
-    loaded = load_saved_model(path)
     given = {name: value for name, value in (options or {}).items() if value is not None}
     if given:
         values = {**exported_defaults(loaded), **given}

@@ -138,7 +138,8 @@ class Translator(tf.Module):
             SCORES: tf.where(empty, tf.zeros_like(result.scores), result.scores),
         }
 
-    def _defaults(self) -> tuple[tf.Tensor, ...]:
+    def default_options(self) -> tuple[tf.Tensor, ...]:
+        """The stored options, in the order of ``translate_with_options``'s inputs."""
         return (
             tf.convert_to_tensor(self.default_beam_size),
             tf.convert_to_tensor(self.default_alpha),
@@ -150,7 +151,7 @@ class Translator(tf.Module):
     @tf.function(input_signature=[_TEXT])
     def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Best translation ``[B]`` and its log-probability ``[B]``, with the default options."""
-        best = self._nbest(text, *self._defaults())
+        best = self._nbest(text, *self.default_options())
         return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])
