@@ -64,9 +64,7 @@ class Union:
         return sum(p in union for p in pieces), len(pieces)
 
 
-def run(
-    fns: dict[str, Any], batches: list[list[str]], union: Union, beam: int
-) -> dict[str, Any]:
+def run(fns: dict[str, Any], batches: list[list[str]], union: Union, beam: int) -> dict[str, Any]:
     """Time both modes on the same batches in rotating order; sizes and coverage per batch."""
     for fn in fns.values():
         fn(batches[0])

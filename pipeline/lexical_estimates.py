@@ -121,11 +121,13 @@ def count_pairs(pairs: Sequence[Pair]) -> Counts:
         )
         keys.append(distinct)
         counts.append(pair_counts.astype(np.int64))
-    merged = _sparse_add(keys, counts) if keys else (np.zeros(0, np.int64),) * 2
+    empty = np.zeros(0, np.int64)
+    merged_keys, merged_counts = _sparse_add(keys, counts) if keys else (empty, empty)
     targets = [t for _, t in pairs]
-    tokens = np.concatenate(targets).astype(np.int64) if targets else np.zeros(0, np.int64)
+    tokens = np.concatenate(targets).astype(np.int64) if targets else empty
     return Counts(
-        *merged,
+        merged_keys,
+        merged_counts,
         _sentence_counts(s for s, _ in pairs),
         _sentence_counts(targets),
         np.bincount(tokens) if tokens.size else np.zeros(0, np.int64),

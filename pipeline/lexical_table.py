@@ -159,12 +159,13 @@ def _write_table(
     else:
         (scores,) = load_arrays(layout.work("lexical", f"probs-{config.iterations}.npy"))
     candidates = rank_candidates(counts.keys, scores, config.top_k)
+    frequent = frequency_ranking(counts.target_tokens)
     table = {
         "method": config.method,
         "iterations": config.iterations if config.method == "ibm1" else 0,
         "top_k": config.top_k,
         "candidates": candidates,
-        "frequent": frequency_ranking(counts.target_tokens),
+        "frequent": frequent,
     }
     with FileSystems.create(layout.lexical_table) as handle:
         handle.write((json.dumps(table, separators=(",", ":")) + "\n").encode("utf-8"))
@@ -172,7 +173,7 @@ def _write_table(
     stats |= {
         "pairs": int(np.count_nonzero(key_source(counts.keys) >= 0)),
         "source_pieces": sum(1 for c in candidates if c),
-        "target_pieces": len(table["frequent"]),
+        "target_pieces": len(frequent),
     }
     write_json(layout.work(STATS_PART), stats)
 

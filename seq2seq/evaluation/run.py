@@ -174,11 +174,11 @@ def _translate(
     translate: TranslateFn, data: EvaluationData, path: Path, batch_size: int
 ) -> list[str]:
     """Translate the sources into ``path`` and read them back as sacrebleu reads the file."""
-    hyps = translate_stream(
+    stream = translate_stream(
         translate, data.sources, batch_size, progress=True, total=len(data.sources)
     )
-    _write(path, "".join(h + "\n" for h in hyps))
-    hyps = read_lines(path)
+    _write(path, "".join(h + "\n" for h in stream))
+    hyps = read_lines(path)  # scored exactly as sacrebleu reads the file
     check_parallel(hyps, path, "hypothesis", data.reference_paths, len(data.sources))
     return hyps
 

@@ -76,9 +76,7 @@ def test_the_table_is_the_same_bytes_for_one_worker_and_two(
     stats = run_preprocess(config, tmp_path / "one")
     threads = ("--runner=FnApiRunner", "--direct_num_workers=2")
     run_preprocess(
-        dataclasses.replace(
-            config, beam_args=(*threads, "--direct_running_mode=multi_threading")
-        ),
+        dataclasses.replace(config, beam_args=(*threads, "--direct_running_mode=multi_threading")),
         tmp_path / "two",
     )
     table = (tmp_path / "one" / "lexical_table.json").read_bytes()

@@ -30,9 +30,7 @@ SOURCE = tf.constant([[5, 6, 7, 8, 3], [9, 3, 0, 0, 0], [10, 11, 12, 3, 0], [3, 
 
 def seeded_model(tied: bool) -> Seq2Seq:
     keras.utils.set_random_seed(7)
-    model = Seq2Seq(
-        SOURCE_VOCAB, TARGET_VOCAB, embedding_size=6, units=8, tie_embeddings=tied
-    )
+    model = Seq2Seq(SOURCE_VOCAB, TARGET_VOCAB, embedding_size=6, units=8, tie_embeddings=tied)
     model.build_variables()
     return model
 
