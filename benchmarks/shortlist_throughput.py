@@ -9,7 +9,8 @@ For greedy and each beam size, at each batch size: sentences/s of the export's
 timed interleaved batch by batch in rotating order (batches sorted by length, as
 the serving script batches), after one warm-up batch each; the mean shortlist size
 per batch; coverage (the share of the full search's output pieces inside their
-batch's shortlist); identical outputs; and BLEU / chrF of both against ``--ref``.
+batch's shortlist); identical outputs; BLEU / chrF of both against ``--ref``; and
+the p50 / p99 time of one batch (at batch 1: one sentence's latency in process).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def run(fns: dict[str, Any], batches: list[list[str]], union: Union, beam: int) 
     for fn in fns.values():
         fn(batches[0])
     seconds = dict.fromkeys(fns, 0.0)
+    times: dict[str, list[float]] = {name: [] for name in fns}
     outputs: dict[str, list[str]] = {name: [] for name in fns}
     sizes, inside, total = [], 0, 0
     for i, batch in enumerate(batches):
@@ -76,13 +78,19 @@ def run(fns: dict[str, Any], batches: list[list[str]], union: Union, beam: int) 
         for name in names[i % 2 :] + names[: i % 2]:
             start = time.perf_counter()
             outputs[name] += fns[name](batch)
-            seconds[name] += time.perf_counter() - start
+            times[name].append(time.perf_counter() - start)
+            seconds[name] += times[name][-1]
         shortlist = union.pieces(batch, beam)
         sizes.append(len(shortlist))
         hit, count = union.covered(shortlist, outputs["full"][-len(batch) :])
         inside, total = inside + hit, total + count
     result: dict[str, Any] = {
-        name: {"seconds": seconds[name], "sentences_per_s": len(outputs[name]) / seconds[name]}
+        name: {
+            "seconds": seconds[name],
+            "sentences_per_s": len(outputs[name]) / seconds[name],
+            "batch_ms_p50": float(np.percentile(times[name], 50) * 1000),
+            "batch_ms_p99": float(np.percentile(times[name], 99) * 1000),
+        }
         for name in fns
     }
     result["speedup"] = seconds["full"] / seconds["shortlist"]
