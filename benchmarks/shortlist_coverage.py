@@ -1,14 +1,14 @@
 """Coverage of lexical shortlists: Dice against IBM Model 1, over a grid of ``top_k``/``frequent``.
 
     python benchmarks/shortlist_coverage.py --data runs/multi30k_en_de/data \\
-        [--translations full_greedy.de] [--json out.json]
+        [--source test.en --translations full_greedy.de] [--json out.json]
 
 Both tables come from the data folder's encoded train split (``pipeline.lexical_estimates``).
 The test split's sources are batched as the serving script batches them (sorted by length,
 ``--batch-sizes``); per batch the shortlist is the union of every source piece's ``top_k``
 candidates, the ``frequent`` most frequent target pieces and the special ids. Coverage is the
 share of target pieces inside their batch's shortlist: of the test references, and of
-``--translations`` (the full-vocabulary search's output, one line per test source) when given.
+``--translations`` (the full-vocabulary search's output of ``--source``) when given.
 """
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ def read_split(folder: Path, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
                 )
             )
     return pairs
+
+
+def encode(data: Path, side: str, path: Path) -> list[np.ndarray]:
+    """The lines of ``path`` as piece ids of the data folder's ``side`` model (source: + EOS)."""
+    processor = spm.SentencePieceProcessor(str(data / "sentencepiece" / f"{side}.model"))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    end = [processor.eos_id()] if side == "source" else []
+    return [np.array(ids + end, np.int32) for ids in processor.encode(lines)]
 
 
 def tables(train: list[Any], top_k: int, iterations: int) -> dict[str, Any]:
@@ -101,26 +109,27 @@ def coverage(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="runs/NAME/data")
-    parser.add_argument("--translations", type=Path, help="full-vocabulary output of test")
+    parser.add_argument("--translations", type=Path, help="full-vocabulary output of --source")
+    parser.add_argument("--source", type=Path, help="the source file --translations translates")
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     train, test = read_split(args.data, "train"), read_split(args.data, "test")
     built = tables(train, max(TOP_KS), args.iterations)
-    sources = [s for s, _ in test]
-    targets = {"references": [t for _, t in test]}
+    sides = {"references": ([s for s, _ in test], [t for _, t in test])}
     if args.translations:
-        processor = spm.SentencePieceProcessor(str(args.data / "sentencepiece/target.model"))
-        lines = args.translations.read_text(encoding="utf-8").splitlines()
-        targets["full_search"] = [np.array(ids, np.int32) for ids in processor.encode(lines)]
+        sides["full_search"] = (
+            encode(args.data, "source", args.source),
+            encode(args.data, "target", args.translations),
+        )
     rows = []
     for method in ("dice", "ibm1"):
         for top_k in TOP_KS:
             for frequent in FREQUENT:
                 for batch in args.batch_sizes:
                     row = {"method": method, "top_k": top_k, "frequent": frequent, "batch": batch}
-                    for name, outputs in targets.items():
+                    for name, (sources, outputs) in sides.items():
                         result = coverage(
                             sources, outputs, built[method], built["frequent"][:frequent],
                             top_k, batch,
