@@ -60,10 +60,10 @@ def test_empty_sides_count_nothing() -> None:
     assert ibm1(pairs, 2)[10:] == ibm1(toy_pairs(), 2)[10:]
 
 
-@pytest.mark.parametrize("method", ["ibm1", "dice"])
 def test_the_table_is_the_same_bytes_for_one_worker_and_two(
-    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    method = "ibm1"  # Dice's pass is ibm1's first one, without the EM passes
     monkeypatch.setattr(writers, "ENCODE_CHUNK_LINES", 60)  # several id parts to sum
     config = PreprocessConfig(
         source_lang="en",
