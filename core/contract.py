@@ -25,6 +25,10 @@ SENTENCEPIECE_DIR = "sentencepiece"
 TFRECORDS_DIR = "tfrecords"
 REJECTS_FILE = "rejects.tsv"
 STATS_FILE = "stats.json"
+# Each source piece's likeliest target pieces and every target piece by frequency (JSON):
+# decoding's shortlists. Keys: method, iterations, top_k, candidates (one list per source
+# id), frequent.
+LEXICAL_TABLE_FILE = "lexical_table.json"
 WORK_DIR = ".work"  # deleted after the run
 # Written last, listing every output with its size: training refuses a data folder without it.
 COMPLETE_FILE = "complete.json"
@@ -100,6 +104,11 @@ class DataLayout:
         return self.path(STATS_FILE)
 
     @property
+    def lexical_table(self) -> str:
+        """``lexical_table.json``: the shortlists' lexical table."""
+        return self.path(LEXICAL_TABLE_FILE)
+
+    @property
     def complete(self) -> str:
         """``complete.json``: the completeness record, written when every output is."""
         return self.path(COMPLETE_FILE)
@@ -139,6 +148,11 @@ class RunLayout:
     def target_spm(self) -> Path:
         """The target side's SentencePiece model."""
         return self.data / SENTENCEPIECE_DIR / spm_model_file("target")
+
+    @property
+    def lexical_table(self) -> Path:
+        """The shortlists' lexical table (``data/lexical_table.json``)."""
+        return self.data / LEXICAL_TABLE_FILE
 
     def split_text(self, split: str, lang: str) -> Path:
         """Cleaned text of one side of a split: ``data/text/<split>.<lang>``."""
@@ -195,7 +209,10 @@ SIGNATURES = (SERVING_DEFAULT, TRANSLATE_WITH_OPTIONS, NBEST)
 # Inputs: the texts, and the scalar options of ``translate_with_options`` and ``nbest``.
 TEXT = "text"
 BEAM_SIZE, ALPHA, MAX_LENGTH_A, MAX_LENGTH_B = "beam_size", "alpha", "max_length_a", "max_length_b"
-OPTIONS = (BEAM_SIZE, ALPHA, MAX_LENGTH_A, MAX_LENGTH_B)
+# int32: 1 searches the lexical shortlist, 0 the whole vocabulary (exports made before
+# shortlists have no such input).
+SHORTLIST = "shortlist"
+OPTIONS = (BEAM_SIZE, ALPHA, MAX_LENGTH_A, MAX_LENGTH_B, SHORTLIST)
 # Outputs of every signature.
 TRANSLATIONS, SCORES = "translations", "scores"
 # Option input -> the exported model's variable that holds its default.
@@ -204,6 +221,7 @@ DEFAULT_VARIABLES = {
     ALPHA: "default_alpha",
     MAX_LENGTH_A: "default_a",
     MAX_LENGTH_B: "default_b",
+    SHORTLIST: "default_shortlist",
 }
 
 

@@ -10,11 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.contract import (
-    ALPHA,
-    BEAM_SIZE,
     DEFAULT_VARIABLES,
-    MAX_LENGTH_A,
-    MAX_LENGTH_B,
     SERVING_DEFAULT,
     TEXT,
     TRANSLATE_WITH_OPTIONS,
@@ -32,7 +28,8 @@ def load_saved_model(path: Path) -> Any:
 
 def exported_defaults(loaded: Any) -> dict[str, Any]:
     """The decoding options stored in a loaded export (``beam_size``, ``alpha``,
-    ``max_length_a``, ``max_length_b``: what ``serving_default`` uses), as NumPy scalars."""
+    ``max_length_a``, ``max_length_b`` and, if it has shortlists, ``shortlist``: what
+    ``serving_default`` uses), as NumPy scalars."""
     return {
         option: getattr(loaded, variable).numpy()
         for option, variable in DEFAULT_VARIABLES.items()
@@ -43,21 +40,31 @@ def exported_defaults(loaded: Any) -> dict[str, Any]:
 def load_translate_fn(path: Path, options: dict[str, Any] | None = None) -> Any:
     """A ``list[str] -> list[str]`` function backed by the SavedModel at ``path``.
 
-    ``options`` may name any of ``beam_size``, ``alpha``, ``max_length_a`` and
-    ``max_length_b``; the others keep the values stored in the export.
+    ``options`` may name any option input of ``translate_with_options`` (``beam_size``,
+    ``alpha``, ``max_length_a``, ``max_length_b`` and, in exports with shortlists,
+    ``shortlist``); the others keep the values stored in the export.
     """
+    return translate_fn(load_saved_model(path), options, path)
+
+
+def translate_fn(
+    loaded: Any, options: dict[str, Any] | None = None, path: Path | None = None
+) -> Any:
+    """``load_translate_fn`` for an export already loaded (``path`` names it in errors)."""
     import tensorflow as tf
 
-    loaded = load_saved_model(path)
     given = {name: value for name, value in (options or {}).items() if value is not None}
     if given:
         values = {**exported_defaults(loaded), **given}
         signature = loaded.signatures[TRANSLATE_WITH_OPTIONS]
+        specs = signature.structured_input_signature[1]
+        unknown = set(given) - set(specs)
+        if unknown:
+            raise ValueError(f"{path}: the export has no option {', '.join(sorted(unknown))}")
         extra = {
-            BEAM_SIZE: tf.constant(values[BEAM_SIZE], tf.int32),
-            ALPHA: tf.constant(values[ALPHA], tf.float32),
-            MAX_LENGTH_A: tf.constant(values[MAX_LENGTH_A], tf.float32),
-            MAX_LENGTH_B: tf.constant(values[MAX_LENGTH_B], tf.int32),
+            name: tf.constant(values[name], spec.dtype)
+            for name, spec in specs.items()
+            if name != TEXT
         }
     else:
         signature, extra = loaded.signatures[SERVING_DEFAULT], {}

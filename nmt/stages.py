@@ -38,6 +38,7 @@ from seq2seq.evaluation.run import evaluate, read_inputs
 from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
+from seq2seq.shortlist import Shortlist, read_table
 from seq2seq.training import Trainer, TrainResult, restore_best
 from seq2seq.translator import Translator
 
@@ -74,11 +75,32 @@ def preprocess(config: ExperimentConfig) -> dict[str, Any]:
         return run_preprocess(config.data, _layout(config).data)
 
 
+def load_shortlist(
+    config: ExperimentConfig, model: Seq2Seq, decode: DecodeConfig
+) -> Shortlist | None:
+    """The run's lexical table as the graph's ``Shortlist``, or ``None`` if the run has none
+    and shortlists are off. Raises ``ShortlistError`` if they are on and it cannot be read."""
+    path = RunLayout(config.run_dir).lexical_table
+    if not decode.shortlist.enabled and not path.is_file():
+        return None
+    settings = decode.shortlist
+    candidates, always = read_table(
+        path, settings.top_k, settings.frequent, model.source_vocab_size, model.target_vocab_size
+    )
+    return Shortlist(candidates, always, model.target_vocab_size)
+
+
 def make_translator(
-    config: ExperimentConfig, model: Seq2Seq, decode: DecodeConfig | None = None
+    config: ExperimentConfig,
+    model: Seq2Seq,
+    decode: DecodeConfig | None = None,
+    shortlists: bool = True,
 ) -> Translator:
-    """``model`` with this run's tokenizers, normalisation and decoding defaults."""
+    """``model`` with this run's tokenizers, normalisation and decoding defaults, and with
+    ``shortlists`` the run's lexical table (``load_shortlist``)."""
     layout = RunLayout(config.run_dir)
+    decode = decode or config.decode
+    shortlist = load_shortlist(config, model, decode) if shortlists else None
     source_spm, target_spm = layout.source_spm.read_bytes(), layout.target_spm.read_bytes()
     # SentencePiece logs "precompiled_charsmap is empty" as it loads each model (ours
     # normalise nothing themselves: the normaliser runs before them).
@@ -87,9 +109,10 @@ def make_translator(
             model,
             source_spm,
             target_spm,
-            decode or config.decode,
+            decode,
             config.data.cleaning.normalization(),
             config.export.max_input_length,
+            shortlist,
         )
 
 
@@ -106,7 +129,8 @@ def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
     greedy = dataclasses.replace(config.decode, strategy="greedy")
 
     def dev_translate_fn(model: Seq2Seq) -> TranslateFn:
-        translator = make_translator(config, model, greedy)
+        # Dev BLEU searches the whole vocabulary, so that it is comparable between runs.
+        translator = make_translator(config, model, greedy, shortlists=False)
 
         def translate(batch: list[str]) -> list[str]:
             result = translator.translate(tf.constant(batch))[TRANSLATIONS].numpy()

@@ -137,6 +137,27 @@ class SentencePieceConfig:
         return dataclasses.replace(self, character_coverage=coverage)
 
 
+LEXICAL_METHODS = ("ibm1", "dice")
+
+
+@dataclass(frozen=True)
+class LexicalTableConfig:
+    """The lexical table of decoding's shortlists, estimated on the encoded train split.
+
+    ``method``: IBM Model 1 by EM (``ibm1``, ``iterations`` passes) or the Dice
+    coefficient of sentence co-occurrence (``dice``, one pass); ``top_k``: target
+    pieces kept per source piece (decoding may use fewer).
+    """
+
+    method: str = choice("ibm1", LEXICAL_METHODS)
+    iterations: int = 5
+    top_k: int = 100
+
+    def __post_init__(self) -> None:
+        if self.iterations < 1 or self.top_k < 1:
+            raise ValueError("iterations and top_k must be >= 1")
+
+
 @dataclass(frozen=True)
 class PreprocessConfig:
     """Everything the preprocessing stage needs, and nothing else.
@@ -153,6 +174,7 @@ class PreprocessConfig:
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     sentencepiece: SentencePieceConfig = field(default_factory=SentencePieceConfig)
+    lexical_table: LexicalTableConfig = field(default_factory=LexicalTableConfig)
     num_shards: int = 4
     shuffle_buckets: int = 0
     beam_args: tuple[str, ...] = ("--runner=FnApiRunner",)

@@ -7,7 +7,9 @@ file per shard; a pair's shard is a hash of the pair. The final step
 concatenates each shard's parts in chunk order, so every shard holds its pairs
 in text order and is byte-identical on every runner and worker count. Records
 hold only the piece ids (no bos/eos): int64-list features ``source_ids`` and
-``target_ids`` and int64 features ``source_length`` and ``target_length``.
+``target_ids`` and int64 features ``source_length`` and ``target_length``. Train
+chunks also write their ids to a work part for the lexical table
+(``pipeline.lexical_table``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import sentencepiece as spm
 from apache_beam.io.filesystems import FileSystems
 
 from core.contract import SPLITS, DataLayout
-from pipeline.manifest import TFRECORD, Entry, Gather, count_entries, sum_counts, values_of
+from pipeline.lexical_table import write_id_part
+from pipeline.manifest import IDS, TFRECORD, Entry, Gather, count_entries, sum_counts, values_of
 from pipeline.readers import iter_lines
 from pipeline.recordio import concatenate, tfrecord_frame
 from pipeline.stats import bucket_label
@@ -110,12 +113,16 @@ class EncodeChunkFn(beam.DoFn):
         shards, pairs = self._shards(chunk.split), _read_pairs(chunk, self._layout)
         records: defaultdict[int, list[bytes]] = defaultdict(list)
         lengths: dict[str, Counter[int]] = {"source": Counter(), "target": Counter()}
+        encoded: tuple[list[list[int]], list[list[int]]] = ([], [])
         for start in range(0, len(pairs), _BATCH):
             batch = pairs[start : start + _BATCH]
             source_ids = self._source.encode([s for s, _ in batch], num_threads=1)
             target_ids = self._target.encode([t for _, t in batch], num_threads=1)
             lengths["source"].update(map(len, source_ids))
             lengths["target"].update(map(len, target_ids))
+            if chunk.split == "train":
+                encoded[0].extend(source_ids)
+                encoded[1].extend(target_ids)
             for (src, tgt), s_ids, t_ids in zip(batch, source_ids, target_ids, strict=True):
                 example = tfrecord_frame(make_example(s_ids, t_ids))
                 records[shard_of(src, tgt, shards)].append(example)
@@ -125,6 +132,10 @@ class EncodeChunkFn(beam.DoFn):
             with FileSystems.create(path) as handle:
                 handle.write(b"".join(records[shard]))
             yield TFRECORD, f"{chunk.split}/{shard}", (chunk.number, path)
+        if chunk.split == "train":
+            path = self._layout.work("lexical", f"ids-{chunk.number:06d}.npy")
+            write_id_part(path, *encoded)
+            yield IDS, chunk.split, (chunk.number, path)
         yield from count_entries(_length_counts(chunk.split, lengths))
 
 
@@ -137,18 +148,21 @@ def _length_counts(split: str, lengths: dict[str, Counter[int]]) -> Counter[str]
     return counts
 
 
-def finish_encode(entries: list[Entry], layout: DataLayout, num_shards: int) -> None:
-    """Concatenates each shard's parts in chunk order; writes the length counts."""
+def finish_encode(entries: list[Entry], layout: DataLayout, num_shards: int) -> list[str]:
+    """Concatenates each shard's parts in chunk order; writes the length counts. Returns the
+    train split's id part files, in chunk order (the lexical table's input)."""
     for split in SPLITS:
         shards = num_shards if split == "train" else 1
         for shard in range(shards):
             parts = [path for _, path in values_of(entries, TFRECORD, f"{split}/{shard}")]
             concatenate(parts, layout.tfrecord(split, shard, shards))
     write_json(layout.work("length_counts.json"), sum_counts(entries))
+    return [path for _, path in values_of(entries, IDS, "train")]
 
 
 class EncodeSplits(beam.PTransform):
-    """The text index (one element) → TFRecord shards of every split, and length counts."""
+    """The text index (one element) → TFRecord shards of every split, and length counts;
+    emits the train split's id part files (one element, a list in chunk order)."""
 
     def __init__(self, layout: DataLayout, num_shards: int) -> None:
         super().__init__()

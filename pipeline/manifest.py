@@ -23,6 +23,7 @@ TEXT = "text"  # key: split; value: a part file of sorted (source, target) pairs
 REJECTS = "rejects"  # key: ""; value: a part file of rejected records, sorted
 COUNT = "count"  # key: a counter name; value: its count
 TFRECORD = "tfrecord"  # key: "split/shard"; value: (chunk index, part file of TFRecords)
+IDS = "ids"  # key: split; value: (chunk index, part file of the chunk's piece ids)
 
 
 def count_entries(counts: Mapping[str, int]) -> Iterator[Entry]:

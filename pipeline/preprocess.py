@@ -9,6 +9,8 @@ One Beam pipeline, whose steps are:
 3. ``TrainSentencePiece`` (single machine, one element): train on a bounded
    sample of the train split.
 4. ``EncodeSplits`` (parallel): encode text chunks → ``tfrecords/`` shards.
+5. ``LexicalTable`` (parallel passes, each merged by one step): each source
+   piece's likeliest target pieces → ``lexical_table.json``.
 
 All inputs are validated before anything is written. ``complete.json`` is removed
 first and written last (``core.data_complete``), so a run that stops half-way
@@ -47,6 +49,7 @@ from pipeline.buckets import CleanAndSplit
 from pipeline.config import PreprocessConfig
 from pipeline.encoding import EncodeSplits
 from pipeline.errors import CorpusError, OutputError
+from pipeline.lexical_table import STATS_PART, LexicalTable
 from pipeline.readers import FileTask, ResolvedInput, resolve_input
 from pipeline.sample_corpus import write_corpus
 from pipeline.splitting import LEAKAGE
@@ -106,6 +109,7 @@ def build_pipeline(
         | "WriteCleanOutputs" >> WriteCleanOutputs(layout)
         | "TrainSentencePiece" >> TrainSentencePiece(config.sentencepiece, layout)
         | "EncodeSplits" >> EncodeSplits(layout, config.num_shards)
+        | "LexicalTable" >> LexicalTable(config.lexical_table, layout)
     )
 
 
@@ -137,7 +141,11 @@ def _prepare(layout: DataLayout) -> None:
     (folders come with files)."""
     if FileSystems.exists(layout.complete):
         FileSystems.delete([layout.complete])
-    patterns = [layout.path(TFRECORDS_DIR, "*.tfrecord"), layout.path(SENTENCEPIECE_DIR, "*")]
+    patterns = [
+        layout.path(TFRECORDS_DIR, "*.tfrecord"),
+        layout.path(SENTENCEPIECE_DIR, "*"),
+        layout.lexical_table,
+    ]
     stale = [m.path for r in FileSystems.match(patterns) for m in r.metadata_list]
     if stale:
         FileSystems.delete(stale)
@@ -166,12 +174,15 @@ def _collect_stats(config: PreprocessConfig, layout: DataLayout) -> dict[str, An
     sizes = sp_stats["source_vocab_size"], sp_stats["target_vocab_size"]
     LOG.info("training SentencePiece: vocab sizes source %d, target %d", *sizes)
     LOG.info("encoding: train into %d shard(s), dev and test into 1", config.num_shards)
+    table = read_json(layout.work(STATS_PART))
+    LOG.info("lexical table: %s, %d source pieces", table["method"], table["source_pieces"])
     return {
         "corpora": corpora,
         "splits": split_sizes,
         "leakage_removed": leaked,
         "length_histograms": length_histograms(read_counts(layout.work("length_counts.json"))),
         "sentencepiece": sp_stats,
+        "lexical_table": table,
     }
 
 
@@ -189,6 +200,7 @@ def _write_completion(layout: DataLayout) -> None:
         layout.path(TFRECORDS_DIR, "*.tfrecord"),
         layout.path(REJECTS_FILE),
         layout.path(STATS_FILE),
+        layout.lexical_table,
     ]
     prefix = layout.root.rstrip("/") + "/"
     sizes = {

@@ -6,7 +6,7 @@ and ``export`` to their stages; ``nmt.config`` composes the whole experiment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.config_fields import choice
 
@@ -91,6 +91,22 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ShortlistConfig:
+    """Lexical shortlists (``seq2seq.shortlist``): per batch, searches score only the union of
+    the ``top_k`` likeliest target pieces of each source piece, the ``frequent`` most frequent
+    target pieces and the special ids. ``enabled`` is the export's default; a request can
+    switch it off (the ``shortlist`` input)."""
+
+    enabled: bool = False
+    top_k: int = 20
+    frequent: int = 100
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or self.frequent < 0:
+            raise ValueError("shortlist top_k must be >= 1 and frequent >= 0")
+
+
+@dataclass(frozen=True)
 class DecodeConfig:
     """How translations are searched for (also the export's defaults)."""
 
@@ -101,6 +117,7 @@ class DecodeConfig:
     max_length_b: int = 10
     batch_size: int = 64
     precision: str = choice("float32", INFERENCE_PRECISIONS)
+    shortlist: ShortlistConfig = field(default_factory=ShortlistConfig)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1 or self.batch_size < 1:

@@ -20,6 +20,7 @@ from core.contract import (
     MAX_LENGTH_A,
     MAX_LENGTH_B,
     SCORES,
+    SHORTLIST,
     TEXT,
     TRANSLATIONS,
 )
@@ -31,6 +32,7 @@ from seq2seq.decoding.common import SearchResult, max_output_lengths
 from seq2seq.decoding.greedy import greedy_search
 from seq2seq.model import Seq2Seq
 from seq2seq.shapes import pad_to_multiple
+from seq2seq.shortlist import Shortlist, ShortlistedModel
 
 # Source batches are padded (masked) to a multiple of this many pieces, so that encoder
 # and attention see few distinct shapes (seq2seq.shapes).
@@ -41,6 +43,7 @@ _OPTIONS = (
     tf.TensorSpec([], tf.float32, name=ALPHA),
     tf.TensorSpec([], tf.float32, name=MAX_LENGTH_A),
     tf.TensorSpec([], tf.int32, name=MAX_LENGTH_B),
+    tf.TensorSpec([], tf.int32, name=SHORTLIST),
 )
 
 
@@ -55,7 +58,10 @@ class Translator(tf.Module):
         decode: DecodeConfig,
         normalization: Normalization,
         max_input_length: int,
+        shortlist: Shortlist | None = None,
     ) -> None:
+        """``shortlist``: the lexical table; without it every search scores the whole
+        vocabulary and the ``shortlist`` input changes nothing."""
         super().__init__(name="translator")
         self.model = model
         # Keras 3 lists of sub-layers are invisible to TensorFlow's object graph: track
@@ -72,6 +78,9 @@ class Translator(tf.Module):
         self.default_alpha = tf.Variable(decode.length_penalty, trainable=False, name=ALPHA)
         self.default_a = tf.Variable(decode.max_length_a, trainable=False, name=MAX_LENGTH_A)
         self.default_b = tf.Variable(decode.max_length_b, trainable=False, name=MAX_LENGTH_B)
+        on = int(decode.shortlist.enabled and shortlist is not None)
+        self.default_shortlist = tf.Variable(on, trainable=False, name=SHORTLIST)
+        self.shortlist = shortlist
 
     def normalize(self, texts: tf.Tensor) -> tf.Tensor:
         """The cleaning step's normalisation of raw strings ``[B]``."""
@@ -86,14 +95,33 @@ class Translator(tf.Module):
         return pad_to_multiple(ids, SOURCE_WIDTH_MULTIPLE, axis=1)
 
     def _search(
-        self, ids: tf.Tensor, beam_size: tf.Tensor, alpha: tf.Tensor, a: tf.Tensor, b: tf.Tensor
+        self,
+        ids: tf.Tensor,
+        beam_size: tf.Tensor,
+        alpha: tf.Tensor,
+        a: tf.Tensor,
+        b: tf.Tensor,
+        shortlist: tf.Tensor,
     ) -> SearchResult:
         limits = max_output_lengths(ids, a, b)
-        return tf.cond(  # type: ignore[no-any-return]
-            beam_size <= 1,
-            lambda: greedy_search(self.model, ids, limits),
-            lambda: beam_search(self.model, ids, limits, beam_size, alpha),
-        )
+
+        def search(model: Any = self.model, vocabulary: tf.Tensor | None = None) -> Any:
+            return tf.cond(
+                beam_size <= 1,
+                lambda: greedy_search(model, ids, limits, vocabulary),
+                lambda: beam_search(model, ids, limits, beam_size, alpha, vocabulary),
+            )
+
+        if self.shortlist is None:
+            return search()  # type: ignore[no-any-return]
+        table = self.shortlist
+
+        def shortlisted() -> Any:
+            # At least beam_size + 2 pieces: every step ranks that many (two may be banned).
+            pieces = table.pieces(ids, beam_size + 2)
+            return search(ShortlistedModel(self.model, pieces), pieces)
+
+        return tf.cond(shortlist > 0, shortlisted, search)  # type: ignore[no-any-return]
 
     def _nbest(self, texts: tf.Tensor, *options: tf.Tensor) -> dict[str, tf.Tensor]:
         """Translations and scores ``[B, N]``, best first; empty inputs give empty outputs."""
@@ -110,18 +138,20 @@ class Translator(tf.Module):
             SCORES: tf.where(empty, tf.zeros_like(result.scores), result.scores),
         }
 
-    def _defaults(self) -> tuple[tf.Tensor, ...]:
+    def default_options(self) -> tuple[tf.Tensor, ...]:
+        """The stored options, in the order of ``translate_with_options``'s inputs."""
         return (
             tf.convert_to_tensor(self.default_beam_size),
             tf.convert_to_tensor(self.default_alpha),
             tf.convert_to_tensor(self.default_a),
             tf.convert_to_tensor(self.default_b),
+            tf.convert_to_tensor(self.default_shortlist),
         )
 
     @tf.function(input_signature=[_TEXT])
     def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Best translation ``[B]`` and its log-probability ``[B]``, with the default options."""
-        best = self._nbest(text, *self._defaults())
+        best = self._nbest(text, *self.default_options())
         return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])
@@ -132,9 +162,11 @@ class Translator(tf.Module):
         alpha: tf.Tensor,
         max_length_a: tf.Tensor,
         max_length_b: tf.Tensor,
+        shortlist: tf.Tensor,
     ) -> dict[str, Any]:
-        """Like ``translate`` with explicit beam size, alpha and length limit ``a * len + b``."""
-        best = self._nbest(text, beam_size, alpha, max_length_a, max_length_b)
+        """Like ``translate`` with explicit beam size, alpha, length limit ``a * len + b`` and
+        shortlist (1) or whole vocabulary (0)."""
+        best = self._nbest(text, beam_size, alpha, max_length_a, max_length_b, shortlist)
         return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])
@@ -145,6 +177,7 @@ class Translator(tf.Module):
         alpha: tf.Tensor,
         max_length_a: tf.Tensor,
         max_length_b: tf.Tensor,
+        shortlist: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
         """All ``beam_size`` hypotheses per input, ``[B, K]`` strings and scores."""
-        return self._nbest(text, beam_size, alpha, max_length_a, max_length_b)
+        return self._nbest(text, beam_size, alpha, max_length_a, max_length_b, shortlist)

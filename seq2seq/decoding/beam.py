@@ -25,6 +25,7 @@ from seq2seq.decoding.common import (
     NEG_INF,
     SearchResult,
     StepModel,
+    column_pieces,
     compact_size,
     gnmt_length_penalty,
     loop_shape,
@@ -53,11 +54,16 @@ def _select(tensor: tf.Tensor, parents: tf.Tensor, beam_size: tf.Tensor) -> tf.T
 
 
 def _candidates(
-    logits: tf.Tensor, finished: tf.Tensor, must_end: tf.Tensor, beam_size: tf.Tensor
+    logits: tf.Tensor,
+    finished: tf.Tensor,
+    must_end: tf.Tensor,
+    beam_size: tf.Tensor,
+    vocabulary: tf.Tensor | None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Log-probabilities and pieces ``[B, K, K]`` of each beam's ``K`` best continuations;
     finished beams may only repeat EOS (cost 0), beams at their length limit may only end."""
     log_probs, ids = top_candidates(logits, tf.repeat(must_end, beam_size, axis=0), beam_size)
+    ids = column_pieces(ids, vocabulary)
     log_probs, ids = _split_beams(log_probs, beam_size), _split_beams(ids, beam_size)
     eos_free = tf.one_hot(0, beam_size, on_value=0.0, off_value=NEG_INF)  # [K]
     done = finished[:, :, tf.newaxis]
@@ -93,10 +99,11 @@ def _grow(
     t: tf.Tensor,
     k: tf.Tensor,
     alpha: tf.Tensor | float,
+    vocabulary: tf.Tensor | None = None,
 ) -> _Beams:
     """Keep the ``K`` best continuations of each live source after one decoder step."""
     sources = tf.shape(beams.scores)[0]
-    log_probs, pieces = _candidates(logits, beams.finished, t + 1 >= beams.limits, k)
+    log_probs, pieces = _candidates(logits, beams.finished, t + 1 >= beams.limits, k, vocabulary)
     totals = beams.scores[:, :, tf.newaxis] + log_probs  # [n, K, K]
     grown = beams.lengths + tf.cast(tf.logical_not(beams.finished), tf.int32)
     normalized = totals / gnmt_length_penalty(grown, alpha)[:, :, tf.newaxis]
@@ -158,11 +165,13 @@ def beam_search(
     max_lengths: tf.Tensor,
     beam_size: tf.Tensor | int,
     alpha: tf.Tensor | float,
+    vocabulary: tf.Tensor | None = None,
 ) -> SearchResult:
     """Return the ``K`` best hypotheses per source, best first.
 
     ``source_ids [B, S]``, ``max_lengths [B]``, scalar ``beam_size`` ``K`` and
-    length-penalty ``alpha``; ``SearchResult`` with ``N = K``.
+    length-penalty ``alpha``; ``vocabulary [U]``: the piece of each logit column when
+    the model scores a shortlist (``None``: column = id). ``SearchResult`` with ``N = K``.
     """
     k = tf.convert_to_tensor(beam_size, tf.int32)
     batch = tf.shape(source_ids)[0]
@@ -191,7 +200,7 @@ def beam_search(
         logits, state, _ = model.step(
             beams.tokens, beams.state, memory.with_per_source(beams.memory)
         )
-        beams = _grow(beams, logits, state, t, k, alpha)
+        beams = _grow(beams, logits, state, t, k, alpha, vocabulary)
         size = compact_size(tf.logical_not(tf.reduce_all(beams.finished, axis=1)))
         beams, results = tf.cond(
             size < tf.size(beams.rows),

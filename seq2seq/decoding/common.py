@@ -95,3 +95,9 @@ def trim_after_eos(ids: tf.Tensor, eos_id: int) -> tuple[tf.Tensor, tf.Tensor]:
     keep = tf.logical_and(tf.equal(seen, 0), tf.not_equal(ids, 0))
     lengths = tf.reduce_sum(tf.cast(keep, tf.int32), axis=-1)
     return tf.where(keep, ids, tf.zeros_like(ids)), lengths
+
+
+def column_pieces(columns: tf.Tensor, vocabulary: tf.Tensor | None) -> tf.Tensor:
+    """The piece ids of logit ``columns`` (any shape): ``vocabulary[columns]`` when the
+    logits cover a shortlist ``vocabulary [U]``, else the columns themselves."""
+    return columns if vocabulary is None else tf.gather(vocabulary, columns)

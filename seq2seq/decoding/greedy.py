@@ -18,6 +18,7 @@ from core.contract import BOS_ID, EOS_ID
 from seq2seq.decoding.common import (
     SearchResult,
     StepModel,
+    column_pieces,
     compact_size,
     loop_shape,
     rows_to_keep,
@@ -26,11 +27,17 @@ from seq2seq.decoding.common import (
 from seq2seq.decoding.ranking import top_candidates
 
 
-def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tensor) -> SearchResult:
+def greedy_search(
+    model: StepModel,
+    source_ids: tf.Tensor,
+    max_lengths: tf.Tensor,
+    vocabulary: tf.Tensor | None = None,
+) -> SearchResult:
     """Pick the most probable piece at each step until every sentence has ended.
 
-    ``source_ids [B, S]`` (0 = padding), ``max_lengths [B]``; returns a
-    ``SearchResult`` with one hypothesis per source (``N = 1``).
+    ``source_ids [B, S]`` (0 = padding), ``max_lengths [B]``; ``vocabulary [U]``: the
+    piece of each logit column when the model scores a shortlist (``None``: column = id).
+    Returns a ``SearchResult`` with one hypothesis per source (``N = 1``).
     """
     memory, state = model.encode(source_ids, training=False)
     batch = tf.shape(source_ids)[0]
@@ -47,6 +54,7 @@ def greedy_search(model: StepModel, source_ids: tf.Tensor, max_lengths: tf.Tenso
         rows, unfinished, tokens, limits, state, arrays = live
         logits, state, _ = model.step(tokens, state, memory.with_per_source(arrays))
         log_probs, ids = top_candidates(logits, t + 1 >= limits, 1)
+        ids = column_pieces(ids, vocabulary)
         best = tf.where(unfinished, ids[:, 0], 0)
         gains = tf.where(unfinished, log_probs[:, 0], 0.0)
         scores = tf.tensor_scatter_nd_add(scores, rows[:, tf.newaxis], gains)

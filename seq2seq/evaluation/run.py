@@ -10,6 +10,7 @@ computed with sacrebleu and seeded, so the same inputs give the same files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from seq2seq.evaluation.scores import (
 log = logging.getLogger("seq2seq")
 SCHEMA_VERSION = 1
 HYPOTHESES_FILE = "hypotheses.txt"
+FULL_VOCABULARY_FILE = "hypotheses_full_vocabulary.txt"
 AttentionFn = Callable[[Sequence[int], Sequence[str], Sequence[str]], list[AttentionMap]]
 
 
@@ -64,6 +66,8 @@ class System:
     attention: AttentionFn | None = None
     train_log: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # The same search over the whole vocabulary, when ``translate`` searches a shortlist.
+    full_vocabulary: TranslateFn | None = None
 
 
 def read_inputs(
@@ -166,6 +170,40 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _translate(
+    translate: TranslateFn, data: EvaluationData, path: Path, batch_size: int
+) -> list[str]:
+    """Translate the sources into ``path`` and read them back as sacrebleu reads the file."""
+    stream = translate_stream(
+        translate, data.sources, batch_size, progress=True, total=len(data.sources)
+    )
+    _write(path, "".join(h + "\n" for h in stream))
+    hyps = read_lines(path)  # scored exactly as sacrebleu reads the file
+    check_parallel(hyps, path, "hypothesis", data.reference_paths, len(data.sources))
+    return hyps
+
+
+def _full_vocabulary(
+    system: System,
+    data: EvaluationData,
+    hyps: list[str],
+    out_dir: Path,
+    config: EvaluateConfig,
+    batch_size: int,
+) -> dict[str, Any] | None:
+    """Scores of the same search over the whole vocabulary (shortlisted systems only)."""
+    if system.full_vocabulary is None:
+        return None
+    path = out_dir / FULL_VOCABULARY_FILE
+    full = _translate(system.full_vocabulary, data, path, batch_size)
+    metrics = corpus_scores(full, data.references, dataclasses.replace(config, bootstrap=0))
+    return {
+        "hypotheses": _path(path),
+        **{key: metrics[key]["score"] for key in ("bleu", "chrf", "ter")},
+        "identical": sum(a == b for a, b in zip(hyps, full, strict=True)),
+    }
+
+
 def evaluate(
     system: System,
     data: EvaluationData,
@@ -176,15 +214,8 @@ def evaluate(
 ) -> dict[str, Any]:
     """Translate ``data.sources``, score, draw, and write the report files into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    hyps = list(
-        translate_stream(
-            system.translate, data.sources, batch_size, progress=True, total=len(data.sources)
-        )
-    )
     hypothesis_path = out_dir / HYPOTHESES_FILE
-    _write(hypothesis_path, "".join(h + "\n" for h in hyps))
-    hyps = read_lines(hypothesis_path)  # scored exactly as sacrebleu reads the file
-    check_parallel(hyps, hypothesis_path, "hypothesis", data.reference_paths, len(data.sources))
+    hyps = _translate(system.translate, data, hypothesis_path, batch_size)
     scores, chrf = _scores(data, hyps, config)
     samples = sample_indices(len(hyps), config.samples, config.seed)
     report = {
@@ -196,6 +227,7 @@ def evaluate(
         "hypotheses": _path(hypothesis_path),
         "sentences": len(hyps),
         **scores,
+        "full_vocabulary": _full_vocabulary(system, data, hyps, out_dir, config, batch_size),
         "samples": [_entry(i, data, hyps, chrf) for i in samples],
         "figures": _figures(system, data, hyps, samples, out_dir, config),
     }

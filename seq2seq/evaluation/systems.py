@@ -7,8 +7,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from core.contract import SAVED_MODEL_FILE, TRANSLATIONS, RunLayout, resolve_version
-from core.saved_model import load_translate_fn
+from core.contract import SAVED_MODEL_FILE, SHORTLIST, TRANSLATIONS, RunLayout, resolve_version
+from core.saved_model import exported_defaults, load_saved_model, translate_fn
 from seq2seq.config import DecodeConfig
 from seq2seq.evaluation.attention import AttentionReader
 from seq2seq.evaluation.run import System
@@ -16,11 +16,20 @@ from seq2seq.translator import Translator
 
 
 def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeConfig) -> System:
-    """The run's best checkpoint through the in-graph translator, with attention heatmaps."""
+    """The run's best checkpoint through the in-graph translator, with attention heatmaps, and
+    the same search over the whole vocabulary when the translator's default is a shortlist."""
 
     def translate(batch: list[str]) -> list[str]:
         result = translator.translate(tf.constant(batch))
         return [t.decode("utf-8") for t in result[TRANSLATIONS].numpy()]
+
+    full = None
+    if translator.shortlist is not None and int(translator.default_shortlist.numpy()):
+        options = [tf.constant(v.numpy()) for v in translator.default_options()][:-1]
+
+        def full(batch: list[str]) -> list[str]:
+            result = translator.translate_with_options(tf.constant(batch), *options, 0)
+            return [t.decode("utf-8") for t in result[TRANSLATIONS].numpy()]
 
     reader = AttentionReader(translator, layout.source_spm, layout.target_spm)
     description = {
@@ -28,7 +37,7 @@ def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeC
         "path": str(layout.best.absolute()),
         "decode": dataclasses.asdict(decode),
     }
-    return System(translate, description, reader.read, layout.train_log)
+    return System(translate, description, reader.read, layout.train_log, full_vocabulary=full)
 
 
 def resolve_saved_model(path: Path) -> Path:
@@ -41,11 +50,15 @@ def resolve_saved_model(path: Path) -> Path:
 
 
 def saved_model_system(path: Path) -> System:
-    """An exported SavedModel's ``serving_default`` signature (its exported decode defaults)."""
+    """An exported SavedModel's ``serving_default`` signature (its exported decode defaults),
+    and the same search over the whole vocabulary when its default is a shortlist."""
     resolved = resolve_saved_model(path)
     description = {"kind": "saved_model", "path": str(resolved.absolute()), "decode": None}
     notes = [
         "No training curves or attention heatmaps: they need the run's checkpoint, "
         "not an exported SavedModel."
     ]
-    return System(load_translate_fn(resolved), description, notes=notes)
+    loaded = load_saved_model(resolved)
+    shortlisted = int(exported_defaults(loaded).get(SHORTLIST, 0))
+    full = translate_fn(loaded, {SHORTLIST: 0}, resolved) if shortlisted else None
+    return System(translate_fn(loaded), description, notes=notes, full_vocabulary=full)

@@ -160,13 +160,18 @@ def run_sequence(
     """Run cells over ``inputs [B, T, D]`` with ``mask [B, T]`` (True on real steps).
 
     The forward cell reads steps ``0..T-1``; the optional backward cell reads
-    ``T-1..0`` in the same loop. Masked steps keep the state and output zeros,
+    ``T-1..0`` in the same loop; steps after the last real one of every row change
+    nothing and are not run. Masked steps keep the state and output zeros,
     so with right padding the backward cell starts at each row's last real
     step, as Keras's masked ``Bidirectional`` does. Returns outputs
     ``[B, T, units]`` (``[B, T, 2*units]`` with both directions, concatenated)
     and the final states of each direction (``[]`` for a missing one).
     """
-    steps = tf.shape(inputs)[1]
+    width = tf.shape(inputs)[1]
+    # Positions after the last real one of every row change nothing (all rows keep their
+    # state there), so the loop stops before them; their outputs are zeros.
+    steps = last_real_position(mask)
+    inputs, mask = inputs[:, :steps], mask[:, :steps]
     time_mask = tf.transpose(mask, [1, 0])[:, :, tf.newaxis]  # [T, B, 1]
     cells = [forward] if backward is None else [forward, backward]
     projected = [time_steps(cell.project(inputs)) for cell in cells]
@@ -188,4 +193,12 @@ def run_sequence(
         lambda t, *_: t < steps, body, (tf.constant(0), arrays, states)
     )
     outputs = tf.concat([tf.transpose(a.stack(), [1, 0, 2]) for a in arrays], axis=-1)
+    outputs = tf.pad(outputs, [[0, 0], [0, width - steps], [0, 0]])
     return outputs, states[0], states[1] if backward is not None else []
+
+
+def last_real_position(mask: tf.Tensor) -> tf.Tensor:
+    """One past the last time step that is real in any row of ``mask [B, T]`` (0 if none)."""
+    positions = tf.range(1, tf.shape(mask)[1] + 1)
+    real = tf.where(tf.reduce_any(mask, axis=0), positions, 0)
+    return tf.reduce_max(tf.concat([[0], real], axis=0))

@@ -169,9 +169,16 @@ class Decoder(keras.layers.Layer):
     ) -> tuple[tf.Tensor, State, tf.Tensor]:
         """Decode one step for previous tokens ``[B*K]`` (``K`` consecutive rows per source of
         ``memory``): logits ``[B*K, V]``, new state, attention weights ``[B*K, S]``."""
-        projected = self._prepared_maths(memory)[0].project(self.embedding(token_ids))
-        attentional, state, weights = self._advance(projected, state, memory)
+        attentional, state, weights = self.step_attentional(token_ids, state, memory)
         return self.output_projection(attentional), state, weights
+
+    def step_attentional(
+        self, token_ids: tf.Tensor, state: State, memory: Memory
+    ) -> tuple[tf.Tensor, State, tf.Tensor]:
+        """``step`` up to the output layer: attentional vectors ``[B*K, units]`` (its input),
+        new state, attention weights ``[B*K, S]``."""
+        projected = self._prepared_maths(memory)[0].project(self.embedding(token_ids))
+        return self._advance(projected, state, memory)
 
     def _all_steps_at_once(
         self, embedded: tf.Tensor, state: State, memory: Memory, training: bool

@@ -44,7 +44,11 @@ def test_default_report_has_every_part(tiny_run: dict[str, Path]) -> None:
     assert len(report["samples"]) == min(20, len(test_lines)) and len(report["best"]) == 5
     assert sum(b["sentences"] for b in report["length_buckets"]) == len(test_lines)
     assert report["significance"] is None
+    full = report["full_vocabulary"]  # tiny.yaml searches a shortlist: scored both ways
+    assert 0 <= full["identical"] <= len(test_lines) and 0 <= full["bleu"] <= 100
+    assert len(Path(full["hypotheses"]).read_text(encoding="utf-8").splitlines()) == len(test_lines)
     markdown = (eval_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Shortlist against the whole vocabulary" in markdown
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
     assert "training_curves.png" in links and len(links) == 1 + 3
     for link in links:

@@ -135,6 +135,24 @@ def _significance(report: dict[str, Any]) -> list[str]:
     return lines + _table(header, rows, "lrrrrl")
 
 
+def _full_vocabulary(report: dict[str, Any]) -> list[str]:
+    full = report.get("full_vocabulary")
+    if full is None:
+        return []
+    lines = [
+        "## Shortlist against the whole vocabulary",
+        "",
+        f"The same search over every target piece (`{full['hypotheses']}`): "
+        f"{full['identical']} of {report['sentences']} translations identical.",
+        "",
+    ]
+    rows = [
+        [key.upper() if key != "chrf" else "chrF", f"{report[key]:.2f}", f"{full[key]:.2f}"]
+        for key in ("bleu", "chrf", "ter")
+    ]
+    return lines + _table(["Metric", "Shortlist", "Whole vocabulary"], rows, "lrr")
+
+
 def _sentences(title: str, note: str, entries: Sequence[dict[str, Any]]) -> list[str]:
     if not entries:
         return []
@@ -182,6 +200,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         *_scores(report),
         *_length(report),
         *_significance(report),
+        *_full_vocabulary(report),
         *_sentences("Best sentences by chrF", "Highest sentence-level chrF first.", report["best"]),
         *_sentences(
             "Worst sentences by chrF", "Lowest sentence-level chrF first.", report["worst"]

@@ -103,9 +103,9 @@ def test_runs_are_deterministic(sample_runs: tuple[Path, Path]) -> None:
     names += [
         f"sentencepiece/{side}.{ext}" for side in ("source", "target") for ext in ("model", "vocab")
     ]
-    names += ["stats.json", "rejects.tsv"]
+    names += ["stats.json", "rejects.tsv", "lexical_table.json"]
     names += [str(p.relative_to(first)) for p in sorted(first.glob("tfrecords/*.tfrecord"))]
-    assert len(names) == 16
+    assert len(names) == 17
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
