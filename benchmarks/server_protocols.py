@@ -42,7 +42,7 @@ from server_latency import summary
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 REPO = Path(__file__).resolve().parents[1]
-BATCHING = "max_batch_size { value: 64 }\nbatch_timeout_micros { value: 5000 }\n"
+BATCHING = "max_batch_size {{ value: 64 }}\nbatch_timeout_micros {{ value: {timeout} }}\n"
 
 
 @contextmanager
@@ -71,8 +71,9 @@ def server(argv: list[str], cwd: Path, pattern: str) -> Iterator[list[int]]:
         process.wait(timeout=120)
 
 
-def grpc_call(port: int, model: str) -> Callable[[str], bool]:
-    """A client as TF Serving's documentation writes one; returns one-sentence Predict."""
+def grpc_call(port: int, model: str, beam: int | None = None) -> Callable[[str], bool]:
+    """A client as TF Serving's documentation writes one; returns one-sentence Predict
+    (``beam``: ``translate_with_options`` with that beam size)."""
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
@@ -80,6 +81,9 @@ def grpc_call(port: int, model: str) -> Callable[[str], bool]:
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model
         request.model_spec.signature_name = "serving_default"
+        if beam is not None:
+            request.model_spec.signature_name = "translate_with_options"
+            request.inputs["beam_size"].CopyFrom(tf.make_tensor_proto(beam))
         request.inputs["text"].CopyFrom(tf.make_tensor_proto([sentence]))
         result = stub.Predict(request, 120.0)
         return len(result.outputs["translations"].string_val) == 1
@@ -87,14 +91,20 @@ def grpc_call(port: int, model: str) -> Callable[[str], bool]:
     return call
 
 
-def rest_call(port: int, model: str) -> Callable[[str], bool]:
+def rest_call(port: int, model: str, beam: int | None = None) -> Callable[[str], bool]:
     """One keep-alive connection; returns one-sentence REST predict."""
     holder = [http.client.HTTPConnection("127.0.0.1", port, timeout=120)]
     path = f"/v1/models/{model}:predict"
 
     def call(sentence: str) -> bool:
+        body: dict[str, Any] = {"instances": [sentence]}
+        if beam is not None:
+            body = {
+                "signature_name": "translate_with_options",
+                "instances": [{"text": sentence, "beam_size": beam}],
+            }
         try:
-            holder[0].request("POST", path, body=json.dumps({"instances": [sentence]}))
+            holder[0].request("POST", path, body=json.dumps(body))
             response = holder[0].getresponse()
             return response.status == 200 and len(json.loads(response.read())["predictions"]) == 1
         except (OSError, http.client.HTTPException):
@@ -171,13 +181,15 @@ def main() -> int:
     parser.add_argument("--baseline-tree", type=Path, help="checkout of the previous server")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--latency-only", action="store_true", help="skip the load rounds")
+    parser.add_argument("--beam", type=int, help="latency of translate_with_options at this beam")
+    parser.add_argument("--batch-timeout-us", type=int, default=5000, help="batching window")
     args = parser.parse_args()
     sentences = args.input.read_text(encoding="utf-8").splitlines()
     model = args.model.resolve().name
     results: dict[str, Any] = {"load_1min": [os.getloadavg()[0]], "rounds": []}
     with tempfile.TemporaryDirectory() as tmp:
         batching = Path(tmp) / "batching.config"
-        batching.write_text(BATCHING)
+        batching.write_text(BATCHING.format(timeout=args.batch_timeout_us))
         argv = [
             "--port=0",
             "--rest_api_port=0",
@@ -187,7 +199,10 @@ def main() -> int:
         ]
         argv[1] = f"--rest_api_port={_free_port()}"
         with server(argv, REPO, r"(?:gRPC API at [\d.]+:|http://[\d.]+:)(\d+)") as ports:
-            calls = {"grpc": grpc_call(ports[0], model), "rest": rest_call(ports[1], model)}
+            calls = {
+                "grpc": grpc_call(ports[0], model, args.beam),
+                "rest": rest_call(ports[1], model, args.beam),
+            }
             results["latency"] = latency(calls, sentences[: args.limit])
             runs = {
                 "grpc": lambda: load(
