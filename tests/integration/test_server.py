@@ -6,12 +6,8 @@ Servers bind 127.0.0.1 on an ephemeral port. Waits poll with deadlines.
 from __future__ import annotations
 
 import json
-import queue
-import re
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -259,38 +255,3 @@ def served_versions(url: str) -> list[str]:
     """The versions the status API lists as available (not still loading)."""
     rows = call(url)[1].get("model_version_status", [])
     return [row["version"] for row in rows if row["state"] == "AVAILABLE"]
-
-
-def test_command_line_server(tiny_run: dict[str, Path]) -> None:
-    """``python -m serving.server`` binds loopback, serves, and stops cleanly on SIGTERM."""
-    with socket.socket() as sock:  # a free port for REST (0 would turn REST off)
-        sock.bind(("127.0.0.1", 0))
-        rest_port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "serving.server", "--port=0", f"--rest_api_port={rest_port}"]
-    command += ["--model_base_path", str(tiny_run["export_base"]), "--model_name=tiny"]
-    process = subprocess.Popen(
-        command, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stderr or []])
-    reader.start()
-    try:
-        url = None
-        deadline = time.monotonic() + DEADLINE_S
-        while url is None:
-            assert time.monotonic() < deadline and process.poll() is None, "server did not start"
-            try:
-                match = re.search(r"at http://(127\.0\.0\.1):(\d+)", lines.get(timeout=0.5))
-            except queue.Empty:
-                continue
-            url = f"http://127.0.0.1:{match[2]}/v1/models/tiny" if match else None
-        assert call(url)[1]["model_version_status"][0]["version"] == "1"
-        status, body = call(url + ":predict", {"instances": ["the cat ."]})
-        assert status == 200 and len(body["predictions"]) == 1
-        process.terminate()
-        assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=60)
-        reader.join(60)
