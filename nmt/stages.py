@@ -39,7 +39,8 @@ from seq2seq.evaluation.run import evaluate, read_inputs
 from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
-from seq2seq.training import Trainer, TrainResult, restore_best
+from seq2seq.run_models import restore_best
+from seq2seq.training import Trainer, TrainResult
 from seq2seq.translator import Translator
 
 log = logging.getLogger("seq2seq")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from core.config_fields import ConfigError
+from seq2seq.config import TrainConfig
 
 TRAINING_TASKS = ("chief", "worker")
 
@@ -93,3 +94,14 @@ def refuse_cluster(distribution: str, command: str) -> None:
             "tasks): run `nmt preprocess` once, `nmt train` on every worker, then `nmt "
             "evaluate` and `nmt export` once"
         )
+
+
+def global_batch(worker: Worker, replicas: int, config: TrainConfig) -> str:
+    """What one update trains on, for the log: every replica (GPU, or CPU of a worker) takes
+    a batch of ``train.batch_size`` of its own, so the global batch is that many times it."""
+    unit, size = config.batch_unit, config.batch_size
+    bound = "up to " if unit == "tokens" else ""
+    return (
+        f"worker {worker.index} of {worker.count}, {replicas} replica(s) in all: global batch "
+        f"= {bound}{size} {unit} per replica x {replicas} = {bound}{size * replicas} {unit}"
+    )

@@ -24,16 +24,16 @@ from tqdm import tqdm
 
 from core.contract import PAD_ID, RunLayout
 from seq2seq.checkpointing import model_checkpoint, restore
-from seq2seq.cluster import WorkerLostError, this_worker
+from seq2seq.cluster import WorkerLostError, global_batch, this_worker
 from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import ReplicaShard, make_dataset, split_files
-from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss
+from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss, write_validation
 from seq2seq.distribution import ChiefValues, make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
 from seq2seq.optimizer import make_optimizer, summed_over_replicas
 from seq2seq.resume import StepSeeds, TrainingState, drop_log_entries_after
-from seq2seq.vocabulary import vocab_size
+from seq2seq.run_models import build_model
 from seq2seq.worker_checkpoints import WorkerCheckpoints
 
 log = logging.getLogger("seq2seq")
@@ -52,21 +52,6 @@ class TrainResult:
     best_dev_bleu: float | None
     target_tokens_per_second: float
     stopped_early: bool
-
-
-def build_model(config: ModelConfig, layout: RunLayout, precision: str = "float32") -> Seq2Seq:
-    """The model for this run's vocabularies, with every variable created (in float32;
-    ``precision`` names the Keras dtype policy of the computation)."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        model = Seq2Seq.from_section(
-            config, vocab_size(layout.source_spm), vocab_size(layout.target_spm)
-        )
-        model.build_variables()
-    finally:
-        keras.config.set_dtype_policy(previous)
-    return model
 
 
 class Trainer:
@@ -108,7 +93,7 @@ class Trainer:
             if config.tensorboard and chief
             else None
         )
-        self._log_batch()
+        log.info(global_batch(self.worker, self.strategy.num_replicas_in_sync, config))
         self._train_step = tf.function(self._distributed_step, reduce_retracing=True)
         self._dev_step = tf.function(self._loss, reduce_retracing=True)
         self._recent: list[float] = []
@@ -124,20 +109,6 @@ class Trainer:
             log.info("resumed from %s at step %d", latest, self.step)
             if self.worker.is_chief:
                 drop_log_entries_after(self.layout.train_log, self._validated_step)
-
-    def _log_batch(self) -> None:
-        replicas, workers = self.strategy.num_replicas_in_sync, self.worker.count
-        unit = self.config.batch_unit
-        log.info(
-            "worker %d of %d, %d replica(s) in all: global batch = %d %s per replica x %d = %d",
-            self.worker.index,
-            workers,
-            replicas,
-            self.config.batch_size,
-            unit,
-            replicas,
-            self.config.batch_size * replicas,
-        )
 
     @property
     def step(self) -> int:
@@ -315,14 +286,7 @@ class Trainer:
         if bleu is not None:
             entry["dev_bleu"] = bleu
         self._recent = []
-        with self.layout.train_log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
-        if self.writer is not None:
-            with self.writer.as_default(step=self.step):
-                for key in ("dev_loss", "dev_bleu"):
-                    if key in entry:
-                        tf.summary.scalar(f"dev/{key[4:]}", entry[key])
-        log.info("validation %s", json.dumps(entry))
+        write_validation(entry, self.layout.train_log, self.writer)
         return entry
 
     def train(self) -> TrainResult:
@@ -371,20 +335,3 @@ def _score(loss: float, bleu: float | None) -> float:
     """What validation maximises: BLEU if measured, else minus the dev loss. Compared as
     stored (float32): a float64 score would "improve" on its own rounding."""
     return bleu if bleu is not None else -loss
-
-
-def restore_best(
-    model_config: ModelConfig, layout: RunLayout, precision: str = "float32"
-) -> Seq2Seq:
-    """The model with the best dev score of a trained run; ``precision`` (``float32``,
-    ``bfloat16`` or ``float16``) is the type of its weights and computation."""
-    path = tf.train.latest_checkpoint(str(layout.best))
-    if path is None:
-        raise FileNotFoundError(f"{layout.best}: no trained model; run train first")
-    model = build_model(model_config, layout)
-    restore(model_checkpoint(model), path)
-    if precision == "float32":
-        return model
-    lowered = build_model(model_config, layout, precision)
-    lowered.set_weights(model.get_weights())  # same build order; cast to ``precision``
-    return lowered

@@ -192,8 +192,13 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
     run_dir = new_run(tiny_data, tmp_path / "two")
     cluster = Cluster(tmp_path / "two", sets(*steps), "train")
     assert cluster.wait() == [0, 0], cluster.tail()
-    assert [r["steps"] for r in cluster.results()] == [5, 5]
-    assert "global batch = 28 sentences per replica x 2 = 56" in cluster.logs[0].read_text()
+    results = cluster.results()
+    assert [r["steps"] for r in results] == [5, 5]
+    # Worker 1 never validates: its best dev loss is the chief's, shared at every validation.
+    assert results[1]["best_dev_loss"] == results[0]["best_dev_loss"] < 10
+    assert (
+        "global batch = 28 sentences per replica x 2 = 56 sentences" in cluster.logs[0].read_text()
+    )
 
     # Uneven shards: 15 batches an epoch, the workers' shares hold different sentence counts.
     files = split_files(tiny_data, "train")
@@ -237,6 +242,19 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
     gaps = [np.abs(final_two[k].astype(np.float64) - final_one[k]) for k in final_one]
     worst = max(float(np.max(gap)) for gap in gaps)
     assert worst < ATOL, worst
+
+
+@pytest.mark.slow
+def test_the_chiefs_time_budget_stops_both_at_the_same_step(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    """0.6 s of budget: the chief is out of time before its first or second update (tracing
+    takes longer), and the other worker, which never looks at a clock, stops with it."""
+    new_run(tiny_data, tmp_path)
+    cluster = Cluster(tmp_path, sets("train.max_minutes=0.01", "train.max_steps=40"), "budget")
+    assert cluster.wait() == [0, 0], cluster.tail()
+    steps = [r["steps"] for r in cluster.results()]
+    assert steps[0] == steps[1] in (1, 2)
 
 
 @pytest.mark.slow
