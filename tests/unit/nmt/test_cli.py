@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def test_config_errors_come_before_tensorflow_is_imported(tmp_path: Path) -> Non
 
 
 def test_run_on_a_training_cluster_is_refused_before_tensorflow(tmp_path: Path) -> None:
-    tf_config = '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 1}}'
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}})
     script = (
         "import sys\n"
         "from nmt.cli import main\n"
