@@ -160,7 +160,8 @@ class Trainer:
             int(self.state.epoch.numpy()) >= self.config.epochs
             or 0 < max_steps <= self.step
             or bool(self.state.stopped_early.numpy())
-            or self._chief_out_of_time
+            or self._chief_out_of_time  # shared by the last step
+            or (self.worker.count == 1 and self._out_of_time())
         )
 
     def _worker_batches(self, context: tf.distribute.InputContext) -> tf.data.Dataset:

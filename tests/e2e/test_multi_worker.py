@@ -1,10 +1,11 @@
 """Two training workers on 127.0.0.1 (``MultiWorkerMirroredStrategy``, ``TF_CONFIG``): they
-stop at the same step, only the chief writes the run folder, the result equals one worker's
-training on the same global batches, and a killed cluster resumes from its last checkpoint.
+stop at the same step (on step count and on the chief's clock), only the chief writes the run
+folder, the result equals one worker's training on the same global batches, and a killed
+cluster resumes from its last checkpoint.
 
 Batches of 28 sentences cut the tiny train split into 15 batches per epoch: an odd number, so
 every epoch the workers' shares hold different numbers of sentences and the 15th batch is
-dropped for both (7 steps an epoch); the resumed run crosses an epoch boundary: nobody waits.
+dropped for both (7 steps an epoch); the first test trains past the epoch's end: nobody waits.
 """
 
 from __future__ import annotations
@@ -188,12 +189,12 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
     from seq2seq import training
     from seq2seq.data import ReplicaShard, make_dataset, split_files
 
-    steps = ["train.max_steps=5", "train.validate_every=1", "train.checkpoint_every=100"]
+    steps = ["train.max_steps=8", "train.validate_every=1", "train.checkpoint_every=100"]
     run_dir = new_run(tiny_data, tmp_path / "two")
     cluster = Cluster(tmp_path / "two", sets(*steps), "train")
     assert cluster.wait() == [0, 0], cluster.tail()
     results = cluster.results()
-    assert [r["steps"] for r in results] == [5, 5]
+    assert [r["steps"] for r in results] == [8, 8]  # past the end of epoch 1: nobody waits
     # Worker 1 never validates: its best dev loss is the chief's, shared at every validation.
     assert results[1]["best_dev_loss"] == results[0]["best_dev_loss"] < 10
     assert (
@@ -215,7 +216,7 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
     best = {f for f in files_written if f.startswith("best/")}
     checkpoints = {f for f in files_written if f.startswith("checkpoints/")}
     assert len(events) == 1 and len(best) == 3
-    shards = {f"checkpoints/ckpt-{s}.{e}" for s in (5,) for e in ("index", "data-00000-of-00001")}
+    shards = {f"checkpoints/ckpt-{s}.{e}" for s in (7, 8) for e in ("index", "data-00000-of-00001")}
     assert checkpoints == {"checkpoints/checkpoint", *shards}
     assert files_written - {*events, *best, *checkpoints} == {
         ".lock",
@@ -223,7 +224,7 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
         "train_log.jsonl",
     }
     assert not any(cluster.scratch.iterdir())
-    assert [v["step"] for v in validations(run_dir)] == list(range(1, 6))
+    assert [v["step"] for v in validations(run_dir)] == list(range(1, 9))
 
     # One worker, one replica, fed the same global batches.
     overrides = (*BASE, *steps, "train.distribution=one_device", f"run_root={tmp_path / 'one'}")
@@ -236,8 +237,8 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
     two, one = validations(run_dir), validations(config.run_dir)
     for key in ("train_loss", "dev_loss"):
         np.testing.assert_allclose([v[key] for v in two], [v[key] for v in one], rtol=RTOL)
-    final_two = checkpoint_values(str(run_dir / "checkpoints" / "ckpt-5"))
-    final_one = checkpoint_values(str(config.run_dir / "checkpoints" / "ckpt-5"))
+    final_two = checkpoint_values(str(run_dir / "checkpoints" / "ckpt-8"))
+    final_one = checkpoint_values(str(config.run_dir / "checkpoints" / "ckpt-8"))
     assert final_two.keys() == final_one.keys()
     gaps = [np.abs(final_two[k].astype(np.float64) - final_one[k]) for k in final_one]
     worst = max(float(np.max(gap)) for gap in gaps)
@@ -245,61 +246,44 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
 
 
 @pytest.mark.slow
-def test_the_chiefs_time_budget_stops_both_at_the_same_step(
-    tiny_data: Path, tmp_path: Path
-) -> None:
-    """0.6 s of budget: the chief is out of time before its first or second update (tracing
-    takes longer), and the other worker, which never looks at a clock, stops with it."""
-    new_run(tiny_data, tmp_path)
-    cluster = Cluster(tmp_path, sets("train.max_minutes=0.01", "train.max_steps=40"), "budget")
-    assert cluster.wait() == [0, 0], cluster.tail()
-    steps = [r["steps"] for r in cluster.results()]
-    assert steps[0] == steps[1] in (1, 2)
-
-
-@pytest.mark.slow
 def test_sigkill_the_chief_then_restart_resumes_every_worker(
     tiny_data: Path, tmp_path: Path
 ) -> None:
+    """The chief is killed after its checkpoint at step 2 or later; the other worker exits on
+    its own. Both started again resume from that checkpoint and stop together on the chief's
+    time budget (0.6 s: tracing the first update takes longer, so after one or two updates;
+    the other worker never looks at a clock). The export of the result translates."""
     run_dir = new_run(tiny_data, tmp_path)
-    overrides = sets("train.max_steps=10", "train.checkpoint_every=3")
-    first = Cluster(tmp_path, overrides, "first")
+    first = Cluster(tmp_path, sets("train.max_steps=40", "train.checkpoint_every=2"), "first")
     deadline = time.monotonic() + WAIT
-    while latest_step(run_dir / "checkpoints") < 3:
+    while latest_step(run_dir / "checkpoints") < 2:
         if time.monotonic() > deadline or any(p.poll() is not None for p in first.processes):
             first.kill()
-            pytest.fail(f"no checkpoint at step 3:\n{first.tail()}")
+            pytest.fail(f"no checkpoint at step 2:\n{first.tail()}")
         time.sleep(0.1)
     first.processes[0].send_signal(signal.SIGKILL)
     # The other worker notices the lost peer in its next collective operation and exits.
     assert first.wait(timeout=120)[1] == 1, first.tail()
     assert "lost the cluster" in first.logs[1].read_text()
     killed_at = latest_step(run_dir / "checkpoints")
-    assert 3 <= killed_at < 10
+    assert 2 <= killed_at < 40
     prefixes = {p.with_suffix("") for p in (run_dir / "checkpoints").glob("ckpt-*.index")}
     for prefix in prefixes:  # every checkpoint left behind is complete
         assert checkpoint_values(str(prefix))
 
+    overrides = sets("train.max_steps=40", "train.checkpoint_every=2", "train.max_minutes=0.01")
     second = Cluster(tmp_path, overrides, "second")
     assert second.wait() == [0, 0], second.tail()
     for worker in range(2):
         assert second.lines(worker, "resumed from ")[0].endswith(f"at step {killed_at}")
-    assert [r["steps"] for r in second.results()] == [10, 10]
+    steps = [r["steps"] for r in second.results()]
+    assert steps[0] == steps[1] in (killed_at + 1, killed_at + 2), (killed_at, steps)
     assert not any(second.scratch.iterdir())
 
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
-    exported = subprocess.run(
-        [*NMT, "export", str(CONFIG)], cwd=tmp_path, env=env, capture_output=True, timeout=300
-    )
-    assert exported.returncode == 0, exported.stderr[-2000:]
-    served = subprocess.run(
-        [sys.executable, "-m", "serving.translate", "--model", "serving/models/tiny"],
-        cwd=tmp_path,
-        env=env,
-        input="the black cats eat the fish .\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert served.returncode == 0, served.stderr[-2000:]
-    assert served.stdout.strip()
+    from core.saved_model import load_translate_fn
+    from nmt import stages
+    from nmt.config import load_config
+
+    paths = (f"run_root={tmp_path / 'runs'}", f"export.base_dir={tmp_path / 'models'}")
+    exported = stages.export(load_config(CONFIG, (*BASE, *paths)))
+    assert load_translate_fn(exported)(["the black cats eat the fish ."])[0].strip()
