@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=40, help="steps left out of the timing")
     parser.add_argument("--run-root", type=Path, default=Path("/tmp/multi_worker_benchmark"))
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results_multi_worker.json")
+    parser.add_argument("--two-first", action="store_true", help="run the two workers first")
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
     parser.add_argument("--reduces", type=int, default=30, help=argparse.SUPPRESS)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
@@ -173,12 +174,10 @@ def main() -> None:
     if not (config.run_dir / "data" / "complete.json").exists():
         stages.preprocess(config)
     data = (config.run_dir / "data").resolve()
-    results = {
-        "steps": args.steps,
-        "warmup_steps": args.warmup,
-        "one_worker_two_threads": launch(args, data, workers=1, threads=2),
-        "two_workers_one_thread": launch(args, data, workers=2, threads=1),
-    }
+    results: dict[str, Any] = {"steps": args.steps, "warmup_steps": args.warmup}
+    order = [("one_worker_two_threads", 1, 2), ("two_workers_one_thread", 2, 1)]
+    for name, workers, threads in reversed(order) if args.two_first else order:
+        results[name] = launch(args, data, workers, threads)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
