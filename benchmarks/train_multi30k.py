@@ -31,7 +31,7 @@ from compute import matmul_gflops, weights_per_piece
 from core.contract import RunLayout
 from nmt import stages
 from nmt.config import ExperimentConfig, load_config
-from seq2seq.training import restore_best
+from seq2seq.run_models import restore_best
 from seq2seq.vocabulary import vocab_size
 
 REPO = Path(__file__).resolve().parents[1]

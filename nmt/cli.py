@@ -100,11 +100,21 @@ def _dispatch(args: argparse.Namespace) -> None:
     # their errors come at once.
     config = load_config(args.config, tuple(args.overrides))
     with ExitStack() as stack:
-        if args.command in WRITERS:
+        if args.command in WRITERS and _writes_run_folder(args.command, config):
             stack.enter_context(folder_lock(RunLayout(config.run_dir).lock))
         if args.command in ("run", "export"):
             stack.enter_context(folder_lock(config.export_dir / LOCK_FILE))
         _run_stage(args, config)
+
+
+def _writes_run_folder(command: str, config: ExperimentConfig) -> bool:
+    """Whether ``command`` writes (and so locks) the run folder: not training on a worker of a
+    multi-worker cluster other than the chief (``TF_CONFIG``); ``run`` is refused there."""
+    from seq2seq.cluster import refuse_cluster, this_worker
+
+    if command == "run":
+        refuse_cluster(config.train.distribution, command)
+    return command != "train" or this_worker(config.train.distribution).is_chief
 
 
 def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
@@ -127,7 +137,8 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the command; user errors (and a run folder another process
-    writes) print one line and exit with status 2, a failed write (a full disk) with 1."""
+    writes) print one line and exit with status 2, a failed write (a full disk) or a lost
+    worker of a training cluster with 1."""
     args = _parser().parse_args(argv)
     from core.startup_logs import configure_logging
 
@@ -136,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.data_complete import IncompleteDataError
     from core.run_lock import FolderLockedError
     from pipeline.errors import CorpusError, OutputError
+    from seq2seq.cluster import WorkerLostError
     from seq2seq.evaluation.inputs import EvaluationError
 
     user_errors = (ConfigError, CorpusError, EvaluationError, FileNotFoundError)
@@ -144,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (*user_errors, FolderLockedError, IncompleteDataError) as err:
         print(f"nmt: error: {err}", file=sys.stderr)
         return 2
-    except OutputError as err:
+    except (OutputError, WorkerLostError) as err:
         print(f"nmt: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ from core.data_complete import check_complete
 from core.run_lock import folder_lock
 from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
+from seq2seq.cluster import refuse_cluster, this_worker
 from seq2seq.config import DecodeConfig
 from seq2seq.dev_scores import DevText, TranslateFn
 from seq2seq.evaluation.inputs import EvaluationError
@@ -38,8 +39,9 @@ from seq2seq.evaluation.run import evaluate, read_inputs
 from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
+from seq2seq.run_models import restore_best
 from seq2seq.shortlist import Shortlist, read_table
-from seq2seq.training import Trainer, TrainResult, restore_best
+from seq2seq.training import Trainer, TrainResult
 from seq2seq.translator import Translator
 
 log = logging.getLogger("seq2seq")
@@ -119,7 +121,12 @@ def make_translator(
 def train(config: ExperimentConfig) -> TrainResult:
     """Train (or resume training) the model; the best weights by dev BLEU (or loss) are kept.
 
-    Raises ``IncompleteDataError`` if preprocessing did not complete."""
+    On a worker of a multi-worker cluster other than the chief, nothing in the run folder is
+    locked or written: the chief does that. Raises ``IncompleteDataError`` if preprocessing
+    did not complete."""
+    if not this_worker(config.train.distribution).is_chief:
+        check_complete(RunLayout(config.run_dir).data)
+        return _train(config, RunLayout(config.run_dir))
     with writing(config):
         check_complete(RunLayout(config.run_dir).data)
         return _train(config, _layout(config))
@@ -219,7 +226,10 @@ def _export(config: ExperimentConfig, layout: RunLayout) -> Path:
 
 
 def run_all(config: ExperimentConfig) -> None:
-    """Every stage in order, holding the run folder's and the export folder's locks."""
+    """Every stage in order, holding the run folder's and the export folder's locks.
+
+    Not for a multi-worker cluster, where only training runs on every worker."""
+    refuse_cluster(config.train.distribution, "run")
     with writing(config, export=True):
         preprocess(config)
         train(config)

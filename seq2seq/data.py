@@ -4,10 +4,16 @@ Each record holds SentencePiece ids without BOS/EOS; this module adds them:
 source ``ids + EOS``, decoder input ``BOS + ids``, decoder target ``ids + EOS``.
 Batches are ``((source [B, S], target_in [B, T]), target_out [B, T])``, int32,
 padded with 0.
+
+With several replicas (GPUs or workers), every input pipeline builds the same stream of
+batches and keeps its own share of each group of consecutive batches (``ReplicaShard``):
+records are sharded a whole batch at a time, so bucketing, token batching and the seeded
+shuffles work unchanged, and every pipeline has the same number of batches per epoch.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,22 @@ _FEATURES = {
 }
 _BATCH_BLOCK = 64  # batches shuffled together
 _BUCKET_BOUNDARIES = [8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256]
+
+
+@dataclass(frozen=True)
+class ReplicaShard:
+    """Which batches one input pipeline feeds: of every ``replicas`` consecutive batches of
+    the epoch (one global step), the ``count`` starting at position ``first`` (one per local
+    replica). A last group with fewer than ``replicas`` batches is dropped on every pipeline,
+    so all of them run out at the same step and none waits for the others."""
+
+    replicas: int = 1
+    first: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first < self.first + self.count <= self.replicas:
+            raise ValueError(f"replica shard out of range: {self}")
 
 
 def split_files(data_dir: Path, split: str) -> list[str]:
@@ -64,6 +86,7 @@ def make_dataset(
     batch_unit: str = "sentences",
     skip_batches: int = 0,
     epoch: int = 0,
+    shard: ReplicaShard = ReplicaShard(),
 ) -> tf.data.Dataset:
     """Batches of similar length: ``batch_size`` sentences, or up to ``batch_size``
     tokens (``batch_unit="tokens"``).
@@ -75,6 +98,9 @@ def make_dataset(
     never of TensorFlow's global seed or of what ran before in the process, so a
     resumed epoch that skips the ``skip_batches`` it already trained on gets exactly
     the batches an uninterrupted run would have trained on next.
+
+    ``shard`` keeps this pipeline's batches of each global step (see ``ReplicaShard``);
+    ``skip_batches`` counts global steps.
     """
     records = tf.data.TFRecordDataset(files)
     if shuffle_buffer > 0:
@@ -95,9 +121,22 @@ def make_dataset(
     )
     if shuffle_buffer > 0:
         batches = _block_shuffled(batches, _BATCH_BLOCK, _stream_seed(seed, epoch, 1))
+    if shard.replicas > 1:
+        batches = _sharded(batches, shard)
     if skip_batches > 0:
-        batches = batches.skip(skip_batches)
+        batches = batches.skip(skip_batches * shard.count)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _sharded(batches: tf.data.Dataset, shard: ReplicaShard) -> tf.data.Dataset:
+    """This pipeline's ``shard.count`` batches of every complete group of ``shard.replicas``."""
+    groups = batches.window(shard.replicas, drop_remainder=True)  # datasets of batches
+
+    def own(inputs: tuple[tf.data.Dataset, tf.data.Dataset], out: tf.data.Dataset) -> Any:
+        group = tf.data.Dataset.zip((inputs, out))
+        return group.skip(shard.first).take(shard.count)
+
+    return groups.flat_map(own)
 
 
 def _stream_seed(seed: int, epoch: int, stream: int) -> tf.Tensor:

@@ -1,15 +1,21 @@
-"""Dev-split scores during training: loss over dev TFRecords, BLEU of greedy translations."""
+"""Dev-split scores during training: loss over dev TFRecords, BLEU of greedy translations, and
+where each validation is recorded (the run's validation log, TensorBoard, the log)."""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tensorflow as tf
 from sacrebleu.metrics import BLEU
 
 from core.length_sorted_batches import TranslateFn, translate_chunk
+
+log = logging.getLogger("seq2seq")
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,18 @@ def dev_bleu(translate: TranslateFn, text: DevText, batch_size: int = 128) -> fl
     hypotheses = translate_chunk(translate, sources, batch_size)
     bleu = BLEU(tokenize=text.tokenize, force=True)
     return float(bleu.corpus_score(hypotheses, [references]).score)
+
+
+def write_validation(
+    entry: dict[str, Any], train_log: Path, writer: tf.summary.SummaryWriter | None
+) -> None:
+    """Append ``entry`` (with ``step``, ``dev_loss``, maybe ``dev_bleu``) to ``train_log`` (JSON
+    lines), write its dev scores to TensorBoard with ``writer``, and log it."""
+    with train_log.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+    if writer is not None:
+        with writer.as_default(step=entry["step"]):
+            for key in ("dev_loss", "dev_bleu"):
+                if key in entry:
+                    tf.summary.scalar(f"dev/{key[4:]}", entry[key])
+    log.info("validation %s", json.dumps(entry))

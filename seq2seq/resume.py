@@ -23,6 +23,17 @@ class TrainingState(tf.Module):
     learning-rate scale) the state holds; -1 before the first.
     """
 
+    # What a validation decides, which the chief shares with the other workers.
+    DECIDED = (
+        "best_score",
+        "best_dev_loss",
+        "bad_validations",
+        "plateau_count",
+        "lr_scale",
+        "stopped_early",
+        "validated_step",
+    )
+
     def __init__(self) -> None:
         super().__init__(name="training_state")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -54,6 +65,16 @@ class TrainingState(tf.Module):
             self.stopped_early.assign(True)
         self.validated_step.assign(step)
         return improved
+
+    def decided(self) -> list[float]:
+        """The values of ``DECIDED``, in order (exact in float64 for every count and flag)."""
+        return [float(getattr(self, name).numpy()) for name in self.DECIDED]
+
+    def take_decided(self, values: list[float]) -> None:
+        """Set ``DECIDED`` to ``values`` (as another worker's ``decided`` gave them)."""
+        for name, value in zip(self.DECIDED, values, strict=True):
+            variable = getattr(self, name)
+            variable.assign(tf.cast(value, variable.dtype))
 
 
 class StepSeeds:

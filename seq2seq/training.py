@@ -1,5 +1,10 @@
 """The training loop: teacher forcing, Adam with warmup and decay, clipping, validation by dev
 loss and BLEU, early stopping, resumable checkpoints, optional tf.distribute and mixed precision.
+
+With several workers (``MultiWorkerMirroredStrategy``) every worker runs this loop in step:
+each trains on its own batches of every global step, only the chief validates and writes what
+users read (checkpoints, best model, log, TensorBoard), and what the chief decides (validation's
+effects, its wall-clock budget) reaches the others at the same step, so all stop together.
 """
 
 from __future__ import annotations
@@ -19,18 +24,22 @@ from tqdm import tqdm
 
 from core.contract import PAD_ID, RunLayout
 from seq2seq.checkpointing import model_checkpoint, restore
+from seq2seq.cluster import WorkerLostError, global_batch, this_worker
 from seq2seq.config import ModelConfig, TrainConfig
-from seq2seq.data import make_dataset, split_files
-from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss
-from seq2seq.distribution import make_strategy
+from seq2seq.data import ReplicaShard, make_dataset, split_files
+from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss, write_validation
+from seq2seq.distribution import ChiefValues, make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
+from seq2seq.optimizer import make_optimizer, summed_over_replicas
 from seq2seq.resume import StepSeeds, TrainingState, drop_log_entries_after
-from seq2seq.schedules import LearningRate
-from seq2seq.vocabulary import vocab_size
+from seq2seq.run_models import build_model
+from seq2seq.worker_checkpoints import WorkerCheckpoints
 
 log = logging.getLogger("seq2seq")
 SUM = tf.distribute.ReduceOp.SUM
+# How a collective operation fails when a peer worker died or cannot be reached.
+LOST_WORKER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError)
 
 
 @dataclass(frozen=True)
@@ -45,21 +54,6 @@ class TrainResult:
     stopped_early: bool
 
 
-def build_model(config: ModelConfig, layout: RunLayout, precision: str = "float32") -> Seq2Seq:
-    """The model for this run's vocabularies, with every variable created (in float32;
-    ``precision`` names the Keras dtype policy of the computation)."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        model = Seq2Seq.from_section(
-            config, vocab_size(layout.source_spm), vocab_size(layout.target_spm)
-        )
-        model.build_variables()
-    finally:
-        keras.config.set_dtype_policy(previous)
-    return model
-
-
 class Trainer:
     """Owns the model, optimizer, checkpoints and validation of one run."""
 
@@ -71,52 +65,50 @@ class Trainer:
         dev_text: DevText | None = None,
         translate_factory: Callable[[Seq2Seq], TranslateFn] | None = None,
     ) -> None:
+        self.strategy = make_strategy(config.distribution)  # first: see make_strategy
+        self.worker = this_worker(config.distribution)
+        self._from_chief = ChiefValues(self.strategy)
         keras.utils.set_random_seed(config.seed)
         self.config, self.layout, self.dev_text = config, layout, dev_text
         self._loss_scaling = config.precision == "mixed_float16"  # bfloat16 has float32's range
-        self.strategy = make_strategy(config.distribution)
         with self.strategy.scope():
             self.model = build_model(model_config, layout, config.precision)
             self.state = TrainingState()
-            self.optimizer = self._make_optimizer()
+            self.optimizer = make_optimizer(config, self.state.lr_scale)
             self.optimizer.build(self.model.trainable_variables)
             self._step_seeds = StepSeeds(self.model)
+        chief = self.worker.is_chief
         self.checkpoint = model_checkpoint(self.model, self.optimizer, state=self.state)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, str(layout.checkpoints), max_to_keep=config.keep_checkpoints
+        self.manager = WorkerCheckpoints(
+            self.checkpoint, layout.checkpoints, config.keep_checkpoints, chief
         )
-        self.best = tf.train.CheckpointManager(
-            model_checkpoint(self.model), str(layout.best), max_to_keep=1
-        )
-        if self.manager.latest_checkpoint:
-            restore(self.checkpoint, self.manager.latest_checkpoint)
-            log.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
-            drop_log_entries_after(layout.train_log, self._validated_step)
+        self.best = WorkerCheckpoints(model_checkpoint(self.model), layout.best, 1, chief)
+        self._resume()
         use_bleu = config.dev_bleu and dev_text is not None and translate_factory is not None
-        self.translate = translate_factory(self.model) if use_bleu and translate_factory else None
+        self._uses_bleu = use_bleu
+        chief_bleu = use_bleu and chief  # only the chief validates
+        self.translate = translate_factory(self.model) if chief_bleu and translate_factory else None
         self.writer = (
-            tf.summary.create_file_writer(str(layout.tensorboard)) if config.tensorboard else None
+            tf.summary.create_file_writer(str(layout.tensorboard))
+            if config.tensorboard and chief
+            else None
         )
+        log.info(global_batch(self.worker, self.strategy.num_replicas_in_sync, config))
         self._train_step = tf.function(self._distributed_step, reduce_retracing=True)
         self._dev_step = tf.function(self._loss, reduce_retracing=True)
         self._recent: list[float] = []
+        self._chief_out_of_time = False
         self._rate = 0.0
         self._started = time.monotonic()
 
-    def _make_optimizer(self) -> keras.optimizers.Optimizer:
-        schedule = LearningRate(
-            self.config.learning_rate,
-            self.config.warmup_steps,
-            self.config.lr_decay,
-            self.state.lr_scale,
-        )
-        clip = self.config.clip_norm if self.config.clip_norm > 0 else None
-        optimizer = keras.optimizers.Adam(
-            learning_rate=schedule, epsilon=self.config.adam_epsilon, global_clipnorm=clip
-        )
-        if self._loss_scaling:
-            return keras.optimizers.LossScaleOptimizer(optimizer)
-        return optimizer
+    def _resume(self) -> None:
+        """Every worker restores the chief's newest checkpoint, if there is one."""
+        latest = self.manager.latest
+        if latest:
+            restore(self.checkpoint, latest)
+            log.info("resumed from %s at step %d", latest, self.step)
+            if self.worker.is_chief:
+                drop_log_entries_after(self.layout.train_log, self._validated_step)
 
     @property
     def step(self) -> int:
@@ -140,31 +132,43 @@ class Trainer:
             all_tokens = tf.distribute.get_replica_context().all_reduce(SUM, tokens)
             loss = total / tf.maximum(all_tokens, 1.0)
             scaled = self.optimizer.scale_loss(loss) if self._loss_scaling else loss
-        grads = tape.gradient(scaled, variables)
+        grads = summed_over_replicas(tape.gradient(scaled, variables))
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss, tokens
 
-    def _distributed_step(self, inputs: Any, target_out: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    def _distributed_step(self, inputs: Any, target_out: Any, stop: tf.Tensor) -> tf.Tensor:
+        """One update on the global batch; returns ``[loss, target tokens, stop]`` summed over
+        replicas, where ``stop`` is the chief's (global replica 0's) flag alone."""
         self._step_seeds.reseed(self.optimizer.iterations)
-        loss, tokens = self.strategy.run(self._replica_step, args=(inputs, target_out))
-        return self.strategy.reduce(SUM, loss, None), self.strategy.reduce(SUM, tokens, None)
+
+        def replica(inputs: Any, target_out: Any) -> tf.Tensor:
+            loss, tokens = self._replica_step(inputs, target_out)
+            first = tf.distribute.get_replica_context().replica_id_in_sync_group == 0
+            return tf.stack([loss, tokens, tf.where(first, stop, 0.0)])
+
+        per_replica = self.strategy.run(replica, args=(inputs, target_out))
+        return self.strategy.reduce(SUM, per_replica, None)
 
     def _out_of_time(self) -> bool:
         budget = self.config.max_minutes * 60.0
         return 0 < budget <= time.monotonic() - self._started
 
     def _done(self) -> bool:
+        """Whether training is over; the same answer on every worker at every step."""
         max_steps = self.config.max_steps
         return (
             int(self.state.epoch.numpy()) >= self.config.epochs
             or 0 < max_steps <= self.step
             or bool(self.state.stopped_early.numpy())
-            or self._out_of_time()
+            or self._chief_out_of_time  # shared by the last step
+            or (self.worker.count == 1 and self._out_of_time())
         )
 
-    def _epoch_batches(self) -> Any:
-        epoch = int(self.state.epoch.numpy())
-        dataset = make_dataset(
+    def _worker_batches(self, context: tf.distribute.InputContext) -> tf.data.Dataset:
+        """This worker's batches of the rest of the epoch: one per local replica and step."""
+        local = context.num_replicas_in_sync // context.num_input_pipelines
+        shard = ReplicaShard(context.num_replicas_in_sync, context.input_pipeline_id * local, local)
+        return make_dataset(
             split_files(self.layout.data, "train"),
             self.config.batch_size,
             self.config.max_length,
@@ -172,10 +176,14 @@ class Trainer:
             self.config.seed,
             self.config.batch_unit,
             skip_batches=int(self.state.batch_in_epoch.numpy()),
-            epoch=epoch,
+            epoch=int(self.state.epoch.numpy()),
+            shard=shard,
         )
+
+    def _epoch_batches(self) -> Any:
+        epoch = int(self.state.epoch.numpy())
         return tqdm(
-            self.strategy.experimental_distribute_dataset(dataset),
+            self.strategy.distribute_datasets_from_function(self._worker_batches),
             desc=f"epoch {epoch + 1}/{self.config.epochs}",
             unit="batch",
             initial=int(self.state.batch_in_epoch.numpy()),
@@ -192,7 +200,7 @@ class Trainer:
                 tf.summary.scalar("train/loss", loss)
                 tf.summary.scalar("train/learning_rate", self._learning_rate())
         if step % config.checkpoint_every == 0:
-            self.manager.save(checkpoint_number=step)
+            self.manager.save(step)
         if config.validate_every > 0 and step % config.validate_every == 0:
             self.validate()
         return self._done()
@@ -201,7 +209,11 @@ class Trainer:
         tokens, start = 0.0, time.perf_counter()
         bar = self._epoch_batches()
         for inputs, target_out in bar:
-            loss, batch_tokens = self._train_step(inputs, target_out)
+            stop = 1.0 if self.worker.is_chief and self._out_of_time() else 0.0
+            loss, batch_tokens, chief_stop = self._train_step(
+                inputs, target_out, tf.constant(stop)
+            ).numpy()
+            self._chief_out_of_time = bool(chief_stop)
             tokens += float(batch_tokens)
             self._rate = tokens / max(time.perf_counter() - start, 1e-9)
             bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{self._rate:.0f}", refresh=False)
@@ -213,7 +225,7 @@ class Trainer:
         self.state.batch_in_epoch.assign(0)
         if self.config.validate_every <= 0:
             self.validate()
-        self.manager.save(checkpoint_number=self.step)
+        self.manager.save(self.step)
 
     @property
     def _validated_step(self) -> int:
@@ -233,8 +245,22 @@ class Trainer:
         schedule = self.optimizer.learning_rate
         return float(schedule(self.optimizer.iterations) if callable(schedule) else schedule)
 
-    def validate(self) -> dict[str, Any]:
-        """Dev loss and BLEU; keeps the best model, lowers the rate on plateau, stops early."""
+    def validate(self) -> dict[str, Any] | None:
+        """Dev loss and BLEU on the chief; keeps the best model, lowers the rate on plateau,
+        stops early. Every worker calls it at the same step and takes the chief's decisions.
+        Returns the log entry (``None`` on other workers)."""
+        scores = self._dev_scores() if self.worker.is_chief else (0.0, None)
+        improved = self.worker.is_chief and self.state.record_validation(
+            self.step, scores[0], float(np.float32(_score(*scores))), self.config
+        )
+        shared = self._from_chief([float(improved), *self.state.decided()])
+        self.state.take_decided(shared[1:])
+        if shared[0]:
+            self.best.save(self.step)
+        return self._log_validation(*scores) if self.worker.is_chief else None
+
+    def _dev_scores(self) -> tuple[float, float | None]:
+        """Dev loss (per target token) and BLEU (``None`` without it)."""
         dev_files = split_files(self.layout.data, "dev")
         # Dev batches as large as training's, not larger: with 128 sentences a batch of the
         # longest bucket held up to 10,240 tokens and set the process's peak memory.
@@ -246,11 +272,7 @@ class Trainer:
         )
         loss = dev_loss(self._dev_step, dev_batches)
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
-        # Compared as stored (float32): a float64 score would "improve" on its own rounding.
-        score = float(np.float32(bleu if bleu is not None else -loss))
-        if self.state.record_validation(self.step, loss, score, self.config):
-            self.best.save(checkpoint_number=self.step)
-        return self._log_validation(loss, bleu)
+        return loss, bleu
 
     def _log_validation(self, loss: float, bleu: float | None) -> dict[str, Any]:
         recent = self._recent or [float("nan")]
@@ -265,31 +287,39 @@ class Trainer:
         if bleu is not None:
             entry["dev_bleu"] = bleu
         self._recent = []
-        with self.layout.train_log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
-        if self.writer is not None:
-            with self.writer.as_default(step=self.step):
-                for key in ("dev_loss", "dev_bleu"):
-                    if key in entry:
-                        tf.summary.scalar(f"dev/{key[4:]}", entry[key])
-        log.info("validation %s", json.dumps(entry))
+        write_validation(entry, self.layout.train_log, self.writer)
         return entry
 
     def train(self) -> TrainResult:
-        """Train until ``epochs``, ``max_steps`` or early stopping; keeps the best model."""
+        """Train until ``epochs``, ``max_steps`` or early stopping; keeps the best model.
+
+        Raises ``WorkerLostError`` when another worker of the cluster is gone."""
+        try:
+            return self._train()
+        except LOST_WORKER as err:
+            if self.worker.count == 1:
+                raise
+            reason = str(err).strip().splitlines()[0][:300]
+            raise WorkerLostError(
+                f"worker {self.worker.index} of {self.worker.count} lost the cluster at step "
+                f"{self.step} ({reason}); start every worker again: training resumes from the "
+                "last checkpoint"
+            ) from err
+
+    def _train(self) -> TrainResult:
         try:
             if self._validation_due():
                 self.validate()
             while not self._done():
                 self._run_epoch()
         except KeyboardInterrupt:
-            self.manager.save(checkpoint_number=self.step)
+            self.manager.save(self.step)
             log.warning("interrupted: checkpoint saved at step %d", self.step)
             raise
         if self.step > 0 and self._validated_step != self.step:
             self.validate()
-        self.manager.save(checkpoint_number=self.step)
-        bleu = float(self.state.best_score.numpy()) if self.translate else None
+        self.manager.save(self.step)
+        bleu = float(self.state.best_score.numpy()) if self._uses_bleu else None
         result = TrainResult(
             self.step,
             int(self.state.epoch.numpy()),
@@ -302,18 +332,7 @@ class Trainer:
         return result
 
 
-def restore_best(
-    model_config: ModelConfig, layout: RunLayout, precision: str = "float32"
-) -> Seq2Seq:
-    """The model with the best dev score of a trained run; ``precision`` (``float32``,
-    ``bfloat16`` or ``float16``) is the type of its weights and computation."""
-    path = tf.train.latest_checkpoint(str(layout.best))
-    if path is None:
-        raise FileNotFoundError(f"{layout.best}: no trained model; run train first")
-    model = build_model(model_config, layout)
-    restore(model_checkpoint(model), path)
-    if precision == "float32":
-        return model
-    lowered = build_model(model_config, layout, precision)
-    lowered.set_weights(model.get_weights())  # same build order; cast to ``precision``
-    return lowered
+def _score(loss: float, bleu: float | None) -> float:
+    """What validation maximises: BLEU if measured, else minus the dev loss. Compared as
+    stored (float32): a float64 score would "improve" on its own rounding."""
+    return bleu if bleu is not None else -loss

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,3 +26,26 @@ def test_config_errors_come_before_tensorflow_is_imported(tmp_path: Path) -> Non
     )
     assert done.stdout.split() == ["2", "False"]
     assert done.stderr.count("\n") == 1 and "model.cell: invalid choice 'tcn'" in done.stderr
+
+
+def test_run_on_a_training_cluster_is_refused_before_tensorflow(tmp_path: Path) -> None:
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}})
+    script = (
+        "import sys\n"
+        "from nmt.cli import main\n"
+        f"status = main(['run', {str(REPO / 'configs' / 'tiny.yaml')!r}])\n"
+        "print(status, 'tensorflow' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CONFIG": tf_config}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.stdout.split() == ["2", "False"]
+    assert "nmt train` on every worker" in done.stderr
+    assert not (tmp_path / "runs").exists()  # nothing locked or written

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from core.contract import SOURCE_IDS, TARGET_IDS
-from seq2seq.data import bucket_batch_sizes, make_dataset
+from seq2seq.data import ReplicaShard, bucket_batch_sizes, make_dataset
 
 
 def test_bucket_batch_sizes() -> None:
@@ -73,3 +73,25 @@ def test_epoch_order_depends_on_seed_and_epoch_only(shards: list[str], unit: str
 
 def sources(epoch: list[list[np.ndarray]]) -> list[tuple[int, ...]]:
     return sorted(tuple(int(i) for i in row if i) for batch in epoch for row in batch[0])
+
+
+def shard_batches(files: list[str], shard: ReplicaShard, skip: int = 0) -> list[list[np.ndarray]]:
+    dataset = make_dataset(files, 400, 42, 500, 7, "tokens", skip_batches=skip, shard=shard)
+    return [[t.numpy() for t in tf.nest.flatten(batch)] for batch in dataset]
+
+
+def test_replica_shards_split_every_global_step_and_end_together(shards: list[str]) -> None:
+    """Three replicas, two on one worker: each step's batches are three consecutive batches of
+    the one-replica stream, the incomplete last group is dropped on every pipeline, and
+    skipping k global steps skips k of each pipeline's groups."""
+    whole = batches(shards, "tokens", epoch=0)
+    steps = len(whole) // 3
+    assert len(whole) % 3 != 0  # a group to drop
+    first, second = ReplicaShard(3, 0, 2), ReplicaShard(3, 2, 1)
+    assert same(
+        shard_batches(shards, first), [b for s in range(steps) for b in whole[3 * s : 3 * s + 2]]
+    )
+    assert same(shard_batches(shards, second), whole[2 : 3 * steps : 3])
+    assert same(shard_batches(shards, first, skip=5), shard_batches(shards, first)[10:])
+    with pytest.raises(ValueError, match="out of range"):
+        ReplicaShard(2, 1, 2)

@@ -12,7 +12,8 @@ import pytest
 
 from core.contract import RunLayout
 from nmt.config import load_config
-from seq2seq.training import Trainer, restore_best
+from seq2seq.run_models import restore_best
+from seq2seq.training import Trainer
 
 
 @pytest.fixture
