@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -232,6 +233,7 @@ def test_two_workers_train_like_one_on_the_same_global_batches(
     shutil.copytree(tiny_data, config.run_dir / "data")
     merged = functools.partial(merged_pairs, make_dataset)
     monkeypatch.setattr(training, "make_dataset", merged)
+    keras.backend.clear_session()  # as in the workers' fresh processes: no names left over
     training.Trainer(config.model, config.train, RunLayout(config.run_dir)).train()
 
     two, one = validations(run_dir), validations(config.run_dir)
