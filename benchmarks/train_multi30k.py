@@ -1,7 +1,9 @@
 """Multi30k En->De under a fixed wall-clock training budget on this machine.
 
 Trains ``configs/multi30k_en_de.yaml`` for ``--minutes`` (validation included), then scores
-test_2016_flickr (raw files, sacrebleu 13a, cased, detokenized) with greedy search and beam 5,
+val (``--score-on val``, the default: recipes are chosen on it) or test_2016_flickr
+(``--score-on test``, for final candidates only; raw files, sacrebleu 13a, cased, detokenized)
+with greedy search and beam 5,
 and reports target tokens/s, the training process's peak RSS (training runs in a child process
 of its own), parameters and the compute ceiling: estimated training FLOPs per target token
 times tokens/s, against this machine's matmul GFLOP/s (float32 and bfloat16) measured in the
@@ -67,14 +69,19 @@ def train_log_rate(layout: RunLayout) -> float:
     return sum(rates) / max(len(rates), 1)
 
 
-def evaluate(config: ExperimentConfig, strategy: str, beam: int) -> dict[str, Any]:
+# Scored sets: the raw files' stem in ``DATA``.
+SCORED_SETS = {"val": "val", "test": "test_2016_flickr"}
+
+
+def evaluate(config: ExperimentConfig, strategy: str, beam: int, scored_set: str) -> dict[str, Any]:
     decode = dataclasses.replace(config.decode, strategy=strategy, beam_size=beam)
     scored = dataclasses.replace(config, decode=decode)
-    out = RunLayout(config.run_dir).eval_dir / f"test2016_{strategy}{beam}"
+    stem = SCORED_SETS[scored_set]
+    out = RunLayout(config.run_dir).eval_dir / f"{scored_set}_{strategy}{beam}"
     report = stages.evaluate_stage(
         scored,
-        source=DATA / "test_2016_flickr.en",
-        references=[DATA / "test_2016_flickr.de"],
+        source=DATA / f"{stem}.en",
+        references=[DATA / f"{stem}.de"],
         out_dir=out,
     )
     return {"bleu": report["bleu"], "chrf": report["chrf"], "signature": report["bleu_signature"]}
@@ -106,6 +113,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results_multi30k.json"))
+    parser.add_argument("--score-on", choices=sorted(SCORED_SETS), default="val")
     parser.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     overrides = (*args.overrides, f"train.max_minutes={args.minutes}")
@@ -132,8 +140,9 @@ def main() -> None:
     results["source_pieces_per_target_piece"] = ratio
     results["flops_per_target_token"] = flops
     results["achieved_gflops"] = flops * results["tokens_per_second"] / 1e9
-    results["greedy"] = evaluate(config, "greedy", 1)
-    results["beam5"] = evaluate(config, "beam", 5)
+    results["scored_on"] = SCORED_SETS[args.score_on]
+    results["greedy"] = evaluate(config, "greedy", 1, args.score_on)
+    results["beam5"] = evaluate(config, "beam", 5, args.score_on)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
 
