@@ -169,6 +169,11 @@ class RunLayout:
         return self.root / "best"
 
     @property
+    def averaged(self) -> Path:
+        """Checkpoint folder of the average of the last training checkpoints (``nmt average``)."""
+        return self.root / "averaged"
+
+    @property
     def tensorboard(self) -> Path:
         """TensorBoard event files."""
         return self.root / "tensorboard"

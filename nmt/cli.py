@@ -15,9 +15,9 @@ from core.run_lock import folder_lock
 if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
 
-COMMANDS = ("run", "preprocess", "train", "evaluate", "export")
+COMMANDS = ("run", "preprocess", "train", "evaluate", "export", "average")
 # The commands that write the run folder, and so hold its lock.
-WRITERS = ("run", "preprocess", "train", "export")
+WRITERS = ("run", "preprocess", "train", "export", "average")
 
 
 def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
@@ -51,6 +51,17 @@ def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    """An integer >= 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nmt", description="Neural machine translation: preprocess, train, evaluate, export."
@@ -67,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
         "train": "train or resume the model",
         "evaluate": "translate and score with sacrebleu; write report.json and report.md",
         "export": "write a versioned SavedModel under serving/models/<experiment>/",
+        "average": "average the last checkpoints; they become the best model if their dev "
+        "BLEU is higher",
     }
     for name in COMMANDS:
         cmd = sub.add_parser(name, help=helps[name])
@@ -80,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
             help="override a config value (repeatable), e.g. --set train.epochs=2",
         )
     _add_evaluate_arguments(sub.choices["evaluate"])
+    sub.choices["average"].add_argument(
+        "--last",
+        type=_positive,
+        metavar="N",
+        help="how many of the newest checkpoints to average (default: train.average.last)",
+    )
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -131,6 +150,9 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
     }
     if args.command == "evaluate":
         stages.evaluate_stage(config, args.src, args.ref, args.model, args.baseline, args.out)
+        return
+    if args.command == "average":
+        stages.average(config, args.last)
         return
     actions[args.command](config)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from core.data_complete import check_complete
 from core.run_lock import folder_lock
 from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
+from seq2seq.averaged_run import AverageResult, average_last
 from seq2seq.cluster import refuse_cluster, this_worker
 from seq2seq.config import DecodeConfig
 from seq2seq.dev_scores import DevText, TranslateFn
@@ -133,6 +134,17 @@ def train(config: ExperimentConfig) -> TrainResult:
 
 
 def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
+    trainer = Trainer(
+        config.model, config.train, layout, _dev_text(config, layout), _dev_translate_fn(config)
+    )
+    result = trainer.train()
+    if config.train.average.method == "last":
+        _average(config, layout, config.train.average.last)
+    return result
+
+
+def _dev_translate_fn(config: ExperimentConfig) -> Callable[[Seq2Seq], TranslateFn]:
+    """How validation translates the dev split with a model: greedy, whole vocabulary."""
     greedy = dataclasses.replace(config.decode, strategy="greedy")
 
     def dev_translate_fn(model: Seq2Seq) -> TranslateFn:
@@ -145,12 +157,34 @@ def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
 
         return translate
 
-    dev_text = DevText(
+    return dev_translate_fn
+
+
+def _dev_text(config: ExperimentConfig, layout: RunLayout) -> DevText:
+    return DevText(
         layout.split_text("dev", config.data.source_lang),
         layout.split_text("dev", config.data.target_lang),
         tokenize=config.evaluate.tokenize,
     )
-    return Trainer(config.model, config.train, layout, dev_text, dev_translate_fn).train()
+
+
+def average(config: ExperimentConfig, last: int | None = None) -> AverageResult:
+    """Average the run's last ``last`` checkpoints (default ``train.average.last``); they
+    replace the best model if their dev BLEU is higher."""
+    with writing(config):
+        check_complete(RunLayout(config.run_dir).data)
+        return _average(config, RunLayout(config.run_dir), last or config.train.average.last)
+
+
+def _average(config: ExperimentConfig, layout: RunLayout, last: int) -> AverageResult:
+    return average_last(
+        config.model,
+        layout,
+        last,
+        _dev_translate_fn(config),
+        _dev_text(config, layout),
+        config.train.precision,
+    )
 
 
 def load_translator(config: ExperimentConfig) -> Translator:

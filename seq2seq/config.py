@@ -49,6 +49,24 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class AverageConfig:
+    """Averaged weights (``seq2seq.weight_average``), kept only where they score a higher dev
+    BLEU than the best single checkpoint: ``ema`` keeps an exponential moving average during
+    training and validates it beside the raw weights; ``last`` averages the last ``last``
+    checkpoints when training ends (``nmt average`` does it for any run)."""
+
+    method: str = choice("none", ("none", "last", "ema"))
+    last: int = 4
+    ema_decay: float = 0.999
+
+    def __post_init__(self) -> None:
+        if self.last < 1:
+            raise ValueError("average.last must be >= 1")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("average.ema_decay must be in [0, 1)")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Optimisation, batching and checkpointing."""
 
@@ -76,8 +94,14 @@ class TrainConfig:
     distribution: str = choice("auto", ("auto", "one_device", "mirrored", "multi_worker"))
     precision: str = choice("float32", PRECISIONS)
     seed: int = 1234
+    average: AverageConfig = field(default_factory=AverageConfig)
 
     def __post_init__(self) -> None:
+        if self.average.method == "last" and self.average.last > self.keep_checkpoints:
+            raise ValueError(
+                f"average.last ({self.average.last}) needs keep_checkpoints >= it "
+                f"({self.keep_checkpoints})"
+            )
         if self.batch_size < 1 or self.max_length < 1 or self.epochs < 1:
             raise ValueError("batch_size, max_length and epochs must be >= 1")
         if not 0.0 <= self.label_smoothing < 1.0:

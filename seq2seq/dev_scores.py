@@ -14,6 +14,8 @@ import tensorflow as tf
 from sacrebleu.metrics import BLEU
 
 from core.length_sorted_batches import TranslateFn, translate_chunk
+from seq2seq.config import TrainConfig
+from seq2seq.data import make_dataset, split_files
 
 log = logging.getLogger("seq2seq")
 
@@ -35,6 +37,18 @@ class DevText:
                 f"{self.source} has {len(sources)} lines but {self.reference} has {len(references)}"
             )
         return sources, references
+
+
+def dev_batches(data_dir: Path, config: TrainConfig) -> tf.data.Dataset:
+    """The dev split's batches for ``dev_loss``, in order."""
+    # Dev batches as large as training's, not larger: with 128 sentences a batch of the
+    # longest bucket held up to 10,240 tokens and set the process's peak memory.
+    return make_dataset(
+        split_files(data_dir, "dev"),
+        config.batch_size,
+        config.max_length,
+        batch_unit=config.batch_unit,
+    )
 
 
 def dev_loss(
@@ -61,6 +75,21 @@ def dev_bleu(translate: TranslateFn, text: DevText, batch_size: int = 128) -> fl
     return float(bleu.corpus_score(hypotheses, [references]).score)
 
 
+def validation_score(loss: float, bleu: float | None) -> float:
+    """What validation maximises: BLEU if measured, else minus the dev loss."""
+    return bleu if bleu is not None else -loss
+
+
+def ema_fields(averaged: tuple[float, float | None], kept: bool) -> dict[str, Any]:
+    """A validation log entry's fields of the EMA: its dev loss and BLEU, and which weights
+    validation kept (``ema`` or ``weights``)."""
+    loss, bleu = averaged
+    entry: dict[str, Any] = {"ema_dev_loss": loss, "kept": "ema" if kept else "weights"}
+    if bleu is not None:
+        entry["ema_dev_bleu"] = bleu
+    return entry
+
+
 def write_validation(
     entry: dict[str, Any], train_log: Path, writer: tf.summary.SummaryWriter | None
 ) -> None:
@@ -70,7 +99,7 @@ def write_validation(
         f.write(json.dumps(entry) + "\n")
     if writer is not None:
         with writer.as_default(step=entry["step"]):
-            for key in ("dev_loss", "dev_bleu"):
+            for key in ("dev_loss", "dev_bleu", "ema_dev_loss", "ema_dev_bleu"):
                 if key in entry:
-                    tf.summary.scalar(f"dev/{key[4:]}", entry[key])
+                    tf.summary.scalar(f"dev/{key.replace('dev_', '')}", entry[key])
     log.info("validation %s", json.dumps(entry))

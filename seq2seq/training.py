@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,13 +28,23 @@ from seq2seq.checkpointing import model_checkpoint, restore
 from seq2seq.cluster import WorkerLostError, global_batch, this_worker
 from seq2seq.config import ModelConfig, TrainConfig
 from seq2seq.data import ReplicaShard, make_dataset, split_files
-from seq2seq.dev_scores import DevText, TranslateFn, dev_bleu, dev_loss, write_validation
+from seq2seq.dev_scores import (
+    DevText,
+    TranslateFn,
+    dev_batches,
+    dev_bleu,
+    dev_loss,
+    ema_fields,
+    validation_score,
+    write_validation,
+)
 from seq2seq.distribution import ChiefValues, make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
 from seq2seq.optimizer import make_optimizer, summed_over_replicas
 from seq2seq.resume import StepSeeds, TrainingState, drop_log_entries_after
 from seq2seq.run_models import build_model
+from seq2seq.weight_average import ExponentialAverage, training_average
 from seq2seq.worker_checkpoints import WorkerCheckpoints
 
 log = logging.getLogger("seq2seq")
@@ -77,8 +88,10 @@ class Trainer:
             self.optimizer = make_optimizer(config, self.state.lr_scale)
             self.optimizer.build(self.model.trainable_variables)
             self._step_seeds = StepSeeds(self.model)
+            self.ema = training_average(self.model, config)
         chief = self.worker.is_chief
-        self.checkpoint = model_checkpoint(self.model, self.optimizer, state=self.state)
+        averages = {"ema_variables": self.ema.averages} if self.ema else {}
+        self.checkpoint = model_checkpoint(self.model, self.optimizer, state=self.state, **averages)
         self.manager = WorkerCheckpoints(
             self.checkpoint, layout.checkpoints, config.keep_checkpoints, chief
         )
@@ -147,6 +160,8 @@ class Trainer:
             return tf.stack([loss, tokens, tf.where(first, stop, 0.0)])
 
         per_replica = self.strategy.run(replica, args=(inputs, target_out))
+        if self.ema is not None:
+            self.ema.update(self.optimizer.iterations)
         return self.strategy.reduce(SUM, per_replica, None)
 
     def _out_of_time(self) -> bool:
@@ -246,35 +261,42 @@ class Trainer:
         return float(schedule(self.optimizer.iterations) if callable(schedule) else schedule)
 
     def validate(self) -> dict[str, Any] | None:
-        """Dev loss and BLEU on the chief; keeps the best model, lowers the rate on plateau,
+        """Dev loss and BLEU on the chief (with an EMA, of the raw and the averaged weights,
+        keeping whichever scores higher); keeps the best model, lowers the rate on plateau,
         stops early. Every worker calls it at the same step and takes the chief's decisions.
         Returns the log entry (``None`` on other workers)."""
-        scores = self._dev_scores() if self.worker.is_chief else (0.0, None)
-        improved = self.worker.is_chief and self.state.record_validation(
-            self.step, scores[0], float(np.float32(_score(*scores))), self.config
+        chief = self.worker.is_chief
+        scores = self._dev_scores() if chief else (0.0, None)
+        averaged = self._averaged_dev_scores(self.ema) if chief and self.ema else None
+        use_ema = averaged is not None and validation_score(*averaged) > validation_score(*scores)
+        kept = averaged if averaged is not None and use_ema else scores
+        improved = chief and self.state.record_validation(
+            self.step, kept[0], float(np.float32(validation_score(*kept))), self.config
         )
-        shared = self._from_chief([float(improved), *self.state.decided()])
-        self.state.take_decided(shared[1:])
+        shared = self._from_chief([float(improved), float(use_ema), *self.state.decided()])
+        self.state.take_decided(shared[2:])
         if shared[0]:
-            self.best.save(self.step)
-        return self._log_validation(*scores) if self.worker.is_chief else None
+            with self.ema.swapped() if self.ema and shared[1] else nullcontext():
+                self.best.save(self.step)
+        if not chief:
+            return None
+        extra = {} if averaged is None else ema_fields(averaged, use_ema)
+        return self._log_validation(*scores, extra)
+
+    def _averaged_dev_scores(self, ema: ExponentialAverage) -> tuple[float, float | None]:
+        """Dev loss and BLEU of the EMA's weights."""
+        with ema.swapped():
+            return self._dev_scores()
 
     def _dev_scores(self) -> tuple[float, float | None]:
         """Dev loss (per target token) and BLEU (``None`` without it)."""
-        dev_files = split_files(self.layout.data, "dev")
-        # Dev batches as large as training's, not larger: with 128 sentences a batch of the
-        # longest bucket held up to 10,240 tokens and set the process's peak memory.
-        dev_batches = make_dataset(
-            dev_files,
-            self.config.batch_size,
-            self.config.max_length,
-            batch_unit=self.config.batch_unit,
-        )
-        loss = dev_loss(self._dev_step, dev_batches)
+        loss = dev_loss(self._dev_step, dev_batches(self.layout.data, self.config))
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
         return loss, bleu
 
-    def _log_validation(self, loss: float, bleu: float | None) -> dict[str, Any]:
+    def _log_validation(
+        self, loss: float, bleu: float | None, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         recent = self._recent or [float("nan")]
         entry: dict[str, Any] = {
             "step": self.step,
@@ -286,6 +308,7 @@ class Trainer:
         }
         if bleu is not None:
             entry["dev_bleu"] = bleu
+        entry.update(extra)
         self._recent = []
         write_validation(entry, self.layout.train_log, self.writer)
         return entry
@@ -330,9 +353,3 @@ class Trainer:
         )
         log.info("training done: %s", json.dumps(asdict(result)))
         return result
-
-
-def _score(loss: float, bleu: float | None) -> float:
-    """What validation maximises: BLEU if measured, else minus the dev loss. Compared as
-    stored (float32): a float64 score would "improve" on its own rounding."""
-    return bleu if bleu is not None else -loss

@@ -58,6 +58,12 @@ def test_sections_are_frozen(tmp_path: Path) -> None:
         ("decode: {strategy: sample}\n", "valid options: greedy, beam"),
         ("train: {adam_epsilon: 0}\n", "adam_epsilon must be > 0"),
         ("train: {learning_rate: 1e-3x}\n", "train.learning_rate: expected float, got str"),
+        ("train: {average: {method: mean}}\n", "valid options: none, last, ema"),
+        ("train: {average: {ema_decay: 1.0}}\n", "average.ema_decay must be in [0, 1)"),
+        (
+            "train: {keep_checkpoints: 2, average: {method: last, last: 3}}\n",
+            "average.last (3) needs keep_checkpoints >= it (2)",
+        ),
     ],
 )
 def test_invalid_configs_name_file_and_problem(tmp_path: Path, extra: str, message: str) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from core.contract import RunLayout
 from nmt.config import load_config
+from seq2seq.config import AverageConfig
 from seq2seq.training import Trainer
 
 # Into the third epoch of about ten batches, checkpoints every 4 steps, validations every 6.
@@ -41,13 +42,16 @@ def run(
     dropout: float,
     kill_after: int | None = None,
     kill_in_validation: int | None = None,
+    average: AverageConfig | None = None,
 ) -> list[np.ndarray] | None:
-    """One training process on ``root``: its final weights (model, then optimizer), or None
-    when it is killed after step ``kill_after`` or during the validation at that step."""
+    """One training process on ``root``: its final weights (model, then optimizer, then the
+    EMA's averages with ``average``), or None when it is killed after step ``kill_after`` or
+    during the validation at that step."""
     config = load_config(tiny_run["config"])
     model_config = dataclasses.replace(config.model, dropout=dropout)
     keras.backend.clear_session()  # a fresh process: no layer names or seeds left over
-    trainer = Trainer(model_config, dataclasses.replace(config.train, **TRAIN), RunLayout(root))
+    train = dataclasses.replace(config.train, **TRAIN, average=average or AverageConfig())
+    trainer = Trainer(model_config, train, RunLayout(root))
     after_step, validate = trainer._after_step, trainer.validate
 
     def killing_after_step(loss: float) -> bool:
@@ -67,7 +71,8 @@ def run(
         trainer.train()
     except Killed:
         return None
-    return [v.numpy() for v in trainer.model.weights + trainer.optimizer.variables]
+    averages = list(trainer.ema.averages.values()) if trainer.ema else []
+    return [v.numpy() for v in trainer.model.weights + trainer.optimizer.variables + averages]
 
 
 def fresh_root(tiny_run: dict[str, Path], root: Path) -> Path:
@@ -141,3 +146,22 @@ def test_validation_due_at_the_checkpoint_step_runs_after_resume(
     assert validations(root) == reference[DROPOUT][1]
     assert [step for step, _, _ in validations(root)].count(12) == 1
     assert_same_weights(weights, reference[DROPOUT][0])
+
+
+def test_killed_and_resumed_with_an_exponential_average(
+    tiny_run: dict[str, Path], tmp_path: Path
+) -> None:
+    """The EMA is part of the checkpoint: a run killed after step 9 and resumed ends with the
+    same averages (and weights, and validation log, which records the EMA's scores) as an
+    uninterrupted one, bitwise."""
+    ema = AverageConfig(method="ema", ema_decay=0.9)
+    straight_root = fresh_root(tiny_run, tmp_path / "straight")
+    straight = run(tiny_run, straight_root, DROPOUT, average=ema)
+    root = fresh_root(tiny_run, tmp_path / "resumed")
+    assert run(tiny_run, root, DROPOUT, kill_after=9, average=ema) is None
+    resumed = run(tiny_run, root, DROPOUT, average=ema)
+    assert straight is not None and resumed is not None
+    assert_same_weights(resumed, straight)
+    entries = [json.loads(line) for line in RunLayout(root).train_log.read_text().splitlines()]
+    assert all("ema_dev_loss" in e and e["kept"] in ("ema", "weights") for e in entries)
+    assert validations(root) == validations(straight_root)
