@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import sentencepiece as spm
 
 from core.contract import sampled_split
+from core.data_complete import IncompleteDataError, check_complete
 from pipeline.config import (
     InputConfig,
     PreprocessConfig,
@@ -107,3 +109,12 @@ def test_standard_outputs_and_copies_do_not_change(runs: dict[str, Path]) -> Non
     assert {k: v for k, v in sampled_stats.items() if k != "subword_sampling"} == off_stats
     for path in sorted((sampled / "tfrecords").iterdir()):
         assert (workers / "tfrecords" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_a_missing_copy_makes_the_folder_incomplete(runs: dict[str, Path], tmp_path: Path) -> None:
+    check_complete(runs["sampled"])
+    copied = tmp_path / "data"
+    shutil.copytree(runs["sampled"], copied)
+    (copied / "tfrecords" / f"{sampled_split(1)}-00000-of-00002.tfrecord").unlink()
+    with pytest.raises(IncompleteDataError, match="missing"):
+        check_complete(copied)
