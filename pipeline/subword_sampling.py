@@ -54,6 +54,17 @@ def _is_special(processor: Any, i: int) -> bool:
     )
 
 
+def user_defined_ids(processor: Any) -> frozenset[int]:
+    """The ids of the model's user-defined symbols: the pieces of score 0 that are neither
+    unknown, control, byte nor unused pieces (a unigram model's own pieces have negative
+    log-probabilities; the Python API has no ``IsUserDefined``)."""
+    return frozenset(
+        i
+        for i in range(processor.vocab_size())
+        if processor.GetScore(i) == 0.0 and not _is_special(processor, i)
+    )
+
+
 def lattice_scores(processor: Any) -> list[float] | None:
     """Every piece id's score in SentencePiece's unigram lattice (its log-probability), or
     None if the model has user-defined symbols (their lattice score is SentencePiece's own).
@@ -61,20 +72,17 @@ def lattice_scores(processor: Any) -> list[float] | None:
     A segmentation's log-probability is the sum of its pieces' scores. Byte pieces
     (byte fallback) and control pieces score 0: every segmentation of a sentence
     spells its unknown characters the same way, so they do not change the draw.
-    User-defined symbols are the other pieces of score 0 (a unigram model's own
-    pieces have negative log-probabilities; the Python API has no ``IsUserDefined``).
     """
-    size = processor.vocab_size()
-    model = [processor.GetScore(i) for i in range(size)]
-    special = [_is_special(processor, i) for i in range(size)]
-    if any(score == 0.0 and not s for score, s in zip(model, special, strict=True)):
+    if user_defined_ids(processor):
         return None
+    size = processor.vocab_size()
+    special = [_is_special(processor, i) for i in range(size)]
+    model = [0.0 if special[i] else processor.GetScore(i) for i in range(size)]
     lowest = min(score for score, s in zip(model, special, strict=True) if not s)
-    scores = [0.0 if s else score for score, s in zip(model, special, strict=True)]
     for i in range(size):
         if processor.IsUnknown(i):
-            scores[i] = lowest - _UNK_PENALTY
-    return scores
+            model[i] = lowest - _UNK_PENALTY
+    return model
 
 
 def uniform(seed: int, copy: int, key: bytes) -> float:
@@ -102,16 +110,28 @@ class LBestSampler:
         self._processor = processor
         self._nbest, self._alpha, self._seed = config.nbest_size, config.alpha, config.seed
         self._scores = lattice_scores(processor)
+        self._symbols = user_defined_ids(processor)
 
     def nbest(self, sentence: str) -> tuple[list[list[int]], list[float]]:
         """The ``nbest_size`` best segmentations of ``sentence`` (ids, best first) and their
-        log-probabilities."""
-        if self._scores is None:  # user-defined symbols: SentencePiece's scores (slower)
-            proto = self._processor.NBestEncode(sentence, nbest_size=self._nbest, out_type="proto")
-            return [[p.id for p in n.pieces] for n in proto.nbests], [n.score for n in proto.nbests]
+        log-probabilities. With user-defined symbols, SentencePiece's own scores (slower),
+        and only the segmentations that keep the symbols of the best one whole."""
+        if self._scores is None:
+            return self._nbest_keeping_symbols(sentence)
         segmentations = self._processor.NBestEncode(sentence, nbest_size=self._nbest, out_type=int)
         score = self._scores.__getitem__
         return segmentations, [sum(map(score, ids)) for ids in segmentations]
+
+    def _nbest_keeping_symbols(self, sentence: str) -> tuple[list[list[int]], list[float]]:
+        proto = self._processor.NBestEncode(sentence, nbest_size=self._nbest, out_type="proto")
+        found = [([p.id for p in n.pieces], n.score) for n in proto.nbests]
+
+        def symbols(ids: list[int]) -> list[int]:
+            return sorted(i for i in ids if i in self._symbols)
+
+        whole = symbols(found[0][0])
+        kept = [(ids, score) for ids, score in found if symbols(ids) == whole]
+        return [ids for ids, _ in kept], [score for _, score in kept]
 
     def sample(self, sentence: str, key: bytes, copy: int) -> list[int]:
         """The piece ids of ``sentence``'s segmentation in sampled copy ``copy``; ``key`` names

@@ -18,6 +18,7 @@ from pipeline.subword_sampling import (
     lattice_scores,
     sentence_key,
     uniform,
+    user_defined_ids,
 )
 
 SAMPLING = SubwordSamplingConfig(copies=2, nbest_size=8, alpha=0.1, seed=1)
@@ -104,15 +105,19 @@ def test_lattice_scores_rank_like_sentencepiece(
                 assert ours - scores[0] == pytest.approx(theirs.score - proto[0].score, abs=1e-3)
 
 
-def test_user_defined_symbols_use_sentencepieces_scores(corpus: list[str]) -> None:
-    model = _train(corpus, user_defined_symbols=["<x>"])
+def test_user_defined_symbols_are_never_split(corpus: list[str]) -> None:
+    model = _train(corpus, user_defined_symbols=["<x>", "the"])
     assert lattice_scores(model) is None
+    symbols = {model.piece_to_id("<x>"), model.piece_to_id("the")}
+    assert user_defined_ids(model) == symbols
     sampler = LBestSampler(model, SAMPLING)
-    sentence = f"{corpus[0]} <x>"
-    segmentations, scores = sampler.nbest(sentence)
-    assert len(segmentations) == len(scores) > 1
-    ids = sampler.sample(sentence, b"key", 0)
-    assert model.decode(ids) == sentence
+    sentences = [f"{s} <x> the" for s in corpus[:40]]
+    everything = model.NBestEncode(sentences, nbest_size=8, out_type=int)
+    assert any(not symbols <= set(ids) for nbest in everything for ids in nbest)  # split
+    for copy in range(2):
+        for sentence in sentences:
+            ids = sampler.sample(sentence, b"key", copy)
+            assert model.decode(ids) == sentence and symbols <= set(ids)
 
 
 def test_choose_follows_the_smoothed_distribution() -> None:
