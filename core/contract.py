@@ -60,6 +60,30 @@ def tfrecord_glob(split: str) -> str:
     return f"{split}-*.tfrecord"
 
 
+# Subword regularization: copies of the train split, each with a sampled segmentation of
+# every sentence, as TFRecord splits of their own (``train.sampled-00-00000-of-00004.tfrecord``);
+# training epoch ``e`` reads copy ``e mod copies``. ``tfrecord_glob("train")`` does not match them.
+SAMPLED_SPLIT_PREFIX = "train.sampled-"
+
+
+def sampled_split(copy: int) -> str:
+    """``train.sampled-<copy>``: the split name of sampled copy ``copy`` (0-based)."""
+    return f"{SAMPLED_SPLIT_PREFIX}{copy:02d}"
+
+
+def sampled_copy(filename: str) -> int | None:
+    """The copy number of a sampled copy's TFRecord file name, or None for any other file."""
+    if not filename.startswith(SAMPLED_SPLIT_PREFIX) or not filename.endswith(".tfrecord"):
+        return None
+    number = filename[len(SAMPLED_SPLIT_PREFIX) :].split("-", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
+def epoch_copy(epoch: int, copies: int) -> int:
+    """The sampled copy that training epoch ``epoch`` (0-based) reads: ``epoch mod copies``."""
+    return epoch % copies
+
+
 @dataclass(frozen=True)
 class DataLayout:
     """The data folder ``root`` (``text/``, ``sentencepiece/``, ``tfrecords/``, ...).

@@ -5,7 +5,9 @@ after every output, listing each file (relative path) with its size in bytes.
 A data folder without it, with an unreadable one, or with a listed file missing
 or of another size is incomplete (an interrupted or failed run, a full disk)
 and training refuses it with one line. The record is deterministic: the same
-outputs give the same bytes.
+outputs give the same bytes. Every TFRecord shard is listed, the sampled copies of
+train (subword regularization, ``core.contract.sampled_split``) included, so a
+missing or truncated copy is caught like any other split.
 """
 
 from __future__ import annotations

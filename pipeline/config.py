@@ -105,6 +105,31 @@ class SplitConfig:
 
 
 @dataclass(frozen=True)
+class SubwordSamplingConfig:
+    """Subword regularization (Kudo 2018): copies of the train split with sampled segmentations.
+
+    With ``copies > 0`` preprocessing writes that many extra encodings of the train
+    split, each sentence segmented by one of its ``nbest_size`` best segmentations,
+    drawn with probability proportional to ``exp(alpha * log-probability)``; training
+    epoch ``e`` reads copy ``e mod copies``. The same ``seed`` gives the same copies.
+    Dev, test and the lexical table keep the standard (best) segmentation.
+    """
+
+    copies: int = 0
+    nbest_size: int = 16
+    alpha: float = 0.1
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.copies < 0:
+            raise ValueError("subword_sampling.copies must be >= 0 (0: off)")
+        if self.nbest_size < 2:
+            raise ValueError("subword_sampling.nbest_size must be >= 2")
+        if self.alpha < 0.0:
+            raise ValueError("subword_sampling.alpha must be >= 0")
+
+
+@dataclass(frozen=True)
 class SentencePieceConfig:
     """Subword model trained on the train split (a single-machine step)."""
 
@@ -115,10 +140,16 @@ class SentencePieceConfig:
     byte_fallback: bool = False
     user_defined_symbols: tuple[str, ...] = ()
     max_sentences: int = 1_000_000
+    subword_sampling: SubwordSamplingConfig = field(default_factory=SubwordSamplingConfig)
 
     def __post_init__(self) -> None:
         if self.vocab_size < 8:
             raise ValueError("vocab_size must be at least 8")
+        if self.model_type == "bpe" and self.subword_sampling.copies > 0:
+            raise ValueError(
+                "subword_sampling.copies > 0 needs model_type 'unigram': BPE models have no "
+                "n-best segmentations to sample from (BPE-dropout is not built)"
+            )
         if self.character_coverage is not None and not 0.0 < self.character_coverage <= 1.0:
             raise ValueError("character_coverage must be in (0, 1]")
 

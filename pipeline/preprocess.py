@@ -53,7 +53,13 @@ from pipeline.lexical_table import STATS_PART, LexicalTable
 from pipeline.readers import FileTask, ResolvedInput, resolve_input
 from pipeline.sample_corpus import write_corpus
 from pipeline.splitting import LEAKAGE
-from pipeline.stats import check_accounting, corpus_stats, length_histograms, read_counts
+from pipeline.stats import (
+    check_accounting,
+    corpus_stats,
+    length_histograms,
+    read_counts,
+    sampling_stats,
+)
 from pipeline.subwords import TrainSentencePiece
 from pipeline.writers import WriteCleanOutputs, read_json
 
@@ -108,7 +114,8 @@ def build_pipeline(
         entries
         | "WriteCleanOutputs" >> WriteCleanOutputs(layout)
         | "TrainSentencePiece" >> TrainSentencePiece(config.sentencepiece, layout)
-        | "EncodeSplits" >> EncodeSplits(layout, config.num_shards)
+        | "EncodeSplits"
+        >> EncodeSplits(layout, config.num_shards, config.sentencepiece.subword_sampling)
         | "LexicalTable" >> LexicalTable(config.lexical_table, layout)
     )
 
@@ -176,7 +183,7 @@ def _collect_stats(config: PreprocessConfig, layout: DataLayout) -> dict[str, An
     LOG.info("encoding: train into %d shard(s), dev and test into 1", config.num_shards)
     table = read_json(layout.work(STATS_PART))
     LOG.info("lexical table: %s, %d source pieces", table["method"], table["source_pieces"])
-    return {
+    stats = {
         "corpora": corpora,
         "splits": split_sizes,
         "leakage_removed": leaked,
@@ -184,6 +191,24 @@ def _collect_stats(config: PreprocessConfig, layout: DataLayout) -> dict[str, An
         "sentencepiece": sp_stats,
         "lexical_table": table,
     }
+    if config.sentencepiece.subword_sampling.copies > 0:
+        stats["subword_sampling"] = _sampling_section(config, layout, split_sizes["train"])
+    return stats
+
+
+def _sampling_section(config: PreprocessConfig, layout: DataLayout, train_pairs: int) -> dict:
+    """The ``subword_sampling`` section of the stats (with sampled copies only)."""
+    sampling = config.sentencepiece.subword_sampling
+    pieces = read_counts(layout.work("piece_counts.json"))
+    settings = {"nbest_size": sampling.nbest_size, "alpha": sampling.alpha, "seed": sampling.seed}
+    section = sampling_stats(pieces, train_pairs, sampling.copies, settings)
+    per_sentence = section["pieces_per_sentence"]
+    LOG.info(
+        "subword sampling: %d sampled copies of train; pieces per sentence %s",
+        sampling.copies,
+        per_sentence,
+    )
+    return section
 
 
 def output_root(out_dir: str | Path) -> str:

@@ -15,6 +15,9 @@ from apache_beam.io.filesystems import FileSystems
 # Upper bounds of the length-histogram buckets, in SentencePiece pieces.
 BUCKET_BOUNDS = (8, 16, 32, 64, 128, 256, 512)
 SPLITS = ("train", "dev", "test")
+# Counter prefix of the train split's piece totals (``pieces/<standard|sampled>/<side>``),
+# written with subword sampling only.
+PIECES = "pieces"
 
 
 def bucket_label(length: int) -> str:
@@ -78,3 +81,27 @@ def check_accounting(corpora: Mapping[str, Mapping[str, Any]]) -> None:
                 f"corpus {name!r}: {c['input']} input pairs but {c['kept']} kept "
                 f"+ {c['rejected']} rejected"
             )
+
+
+def sampling_stats(
+    pieces: Mapping[str, int], train_pairs: int, copies: int, settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The ``subword_sampling`` section: ``settings``, the number of copies, pairs per copy
+    and the mean pieces per train sentence, standard and sampled (over all copies).
+
+    ``pieces`` holds the ``pieces/<standard|sampled>/<side>`` totals.
+    """
+    per_sentence: dict[str, dict[str, float]] = {}
+    for side in ("source", "target"):
+        standard = pieces.get(f"{PIECES}/standard/{side}", 0)
+        sampled = pieces.get(f"{PIECES}/sampled/{side}", 0)
+        per_sentence[side] = {
+            "standard": round(standard / max(train_pairs, 1), 4),
+            "sampled": round(sampled / max(train_pairs * copies, 1), 4),
+        }
+    return {
+        **settings,
+        "copies": copies,
+        "pairs_per_copy": train_pairs,
+        "pieces_per_sentence": per_sentence,
+    }

@@ -19,7 +19,18 @@ from typing import Any
 
 import tensorflow as tf
 
-from core.contract import BOS_ID, EOS_ID, SOURCE_IDS, TARGET_IDS, TFRECORDS_DIR, tfrecord_glob
+from core.contract import (
+    BOS_ID,
+    EOS_ID,
+    SAMPLED_SPLIT_PREFIX,
+    SOURCE_IDS,
+    TARGET_IDS,
+    TFRECORDS_DIR,
+    epoch_copy,
+    sampled_copy,
+    sampled_split,
+    tfrecord_glob,
+)
 
 _FEATURES = {
     SOURCE_IDS: tf.io.VarLenFeature(tf.int64),
@@ -52,6 +63,26 @@ def split_files(data_dir: Path, split: str) -> list[str]:
     if not files:
         raise FileNotFoundError(f"no {split} TFRecord shards under {folder}")
     return files
+
+
+def sampled_copies(data_dir: Path) -> int:
+    """How many sampled copies of train (subword regularization) ``data_dir`` holds (0: none)."""
+    folder = data_dir / TFRECORDS_DIR
+    names = (p.name for p in folder.glob(f"{SAMPLED_SPLIT_PREFIX}*.tfrecord"))
+    copies = {c for c in map(sampled_copy, names) if c is not None}
+    if copies and copies != set(range(len(copies))):
+        raise FileNotFoundError(f"sampled copies {sorted(copies)} under {folder} are not 0..n-1")
+    return len(copies)
+
+
+def train_files(data_dir: Path, epoch: int) -> list[str]:
+    """The TFRecord shards training epoch ``epoch`` (0-based) reads: the sampled copy
+    ``epoch mod copies`` when preprocessing wrote sampled copies, else the train split.
+    The choice depends on the epoch alone, so every worker reads the same copy."""
+    copies = sampled_copies(data_dir)
+    if copies == 0:
+        return split_files(data_dir, "train")
+    return split_files(data_dir, sampled_split(epoch_copy(epoch, copies)))
 
 
 def _parse(record: tf.Tensor) -> tuple[tuple[tf.Tensor, tf.Tensor], tf.Tensor]:

@@ -27,7 +27,7 @@ from core.contract import PAD_ID, RunLayout
 from seq2seq.checkpointing import model_checkpoint, restore
 from seq2seq.cluster import WorkerLostError, global_batch, this_worker
 from seq2seq.config import ModelConfig, TrainConfig
-from seq2seq.data import ReplicaShard, make_dataset, split_files
+from seq2seq.data import ReplicaShard, make_dataset, train_files
 from seq2seq.dev_scores import (
     DevText,
     TranslateFn,
@@ -184,7 +184,7 @@ class Trainer:
         local = context.num_replicas_in_sync // context.num_input_pipelines
         shard = ReplicaShard(context.num_replicas_in_sync, context.input_pipeline_id * local, local)
         return make_dataset(
-            split_files(self.layout.data, "train"),
+            train_files(self.layout.data, int(self.state.epoch.numpy())),
             self.config.batch_size,
             self.config.max_length,
             self.config.shuffle_buffer,

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from core.contract import DataLayout, RunLayout, resolve_version, version_folders
+from core.contract import (
+    DataLayout,
+    RunLayout,
+    epoch_copy,
+    resolve_version,
+    sampled_copy,
+    sampled_split,
+    tfrecord_file,
+    tfrecord_glob,
+    version_folders,
+)
 
 
 def test_data_layout_names() -> None:
@@ -16,6 +26,14 @@ def test_data_layout_names() -> None:
     assert layout.tfrecord("train", 3, 12) == "out/tfrecords/train-00003-of-00012.tfrecord"
     assert (layout.rejects, layout.stats) == ("out/rejects.tsv", "out/stats.json")
     assert layout.work("encode", "x") == "out/.work/encode/x"
+
+
+def test_sampled_copies_are_splits_of_their_own() -> None:
+    name = tfrecord_file(sampled_split(3), 1, 4)
+    assert name == "train.sampled-03-00001-of-00004.tfrecord"
+    assert sampled_copy(name) == 3 and sampled_copy(tfrecord_file("train", 1, 4)) is None
+    assert not Path(name).match(tfrecord_glob("train"))
+    assert [epoch_copy(e, 3) for e in range(5)] == [0, 1, 2, 0, 1]
 
 
 def test_run_layout_names_the_data_folder_like_the_data_layout() -> None:

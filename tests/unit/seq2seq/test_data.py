@@ -3,13 +3,22 @@ nothing but the seed and the epoch."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from core.contract import SOURCE_IDS, TARGET_IDS
-from seq2seq.data import ReplicaShard, bucket_batch_sizes, make_dataset
+from core.contract import SOURCE_IDS, TARGET_IDS, TFRECORDS_DIR, sampled_split, tfrecord_file
+from seq2seq.data import (
+    ReplicaShard,
+    bucket_batch_sizes,
+    make_dataset,
+    sampled_copies,
+    split_files,
+    train_files,
+)
 
 
 def test_bucket_batch_sizes() -> None:
@@ -95,3 +104,34 @@ def test_replica_shards_split_every_global_step_and_end_together(shards: list[st
     assert same(shard_batches(shards, first, skip=5), shard_batches(shards, first)[10:])
     with pytest.raises(ValueError, match="out of range"):
         ReplicaShard(2, 1, 2)
+
+
+def _touch_shards(folder: Path, split: str, shards: int = 2) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for shard in range(shards):
+        (folder / tfrecord_file(split, shard, shards)).write_bytes(b"")
+
+
+def test_train_files_pick_the_sampled_copy_of_the_epoch(tmp_path: Path) -> None:
+    folder = tmp_path / TFRECORDS_DIR
+    _touch_shards(folder, "train")
+    _touch_shards(folder, "dev", 1)
+    assert sampled_copies(tmp_path) == 0
+    assert train_files(tmp_path, 3) == split_files(tmp_path, "train")
+    for copy in range(3):
+        _touch_shards(folder, sampled_split(copy))
+    assert sampled_copies(tmp_path) == 3
+    for epoch in range(7):
+        expected = split_files(tmp_path, sampled_split(epoch % 3))
+        assert train_files(tmp_path, epoch) == expected
+        assert all(f"train.sampled-0{epoch % 3}-" in name for name in expected)
+    assert all("sampled" not in name for name in split_files(tmp_path, "train"))
+
+
+def test_train_files_refuse_missing_copies(tmp_path: Path) -> None:
+    folder = tmp_path / TFRECORDS_DIR
+    _touch_shards(folder, "train")
+    _touch_shards(folder, sampled_split(0))
+    _touch_shards(folder, sampled_split(2))
+    with pytest.raises(FileNotFoundError, match=r"not 0\.\.n-1"):
+        train_files(tmp_path, 0)
