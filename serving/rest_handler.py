@@ -1,7 +1,7 @@
 """TF Serving's REST API over ``ServerCore``, without the HTTP transport.
 
-``handle`` (blocking) and ``handle_async`` (for an event loop) map a method, a
-URL path and a body to an HTTP status and a JSON object; errors are
+``handle_async`` (for an event loop) maps a method, a URL path and a body to an
+HTTP status and a JSON object; errors are
 ``{"error": message}`` with the status TF Serving sends.
 """
 
@@ -43,23 +43,8 @@ class RestHandler:
     def __init__(self, core: ServerCore) -> None:
         self.core = core
 
-    def handle(self, method: str, path: str, body: bytes | None) -> Response:
-        """Status and JSON object for one request, waiting for the model in this thread."""
-        start = time.monotonic()
-        try:
-            prepared = self._prepare(method, path, body)
-            if isinstance(prepared, _Pending):
-                request = prepared.request
-                outputs = self.core.predict(
-                    prepared.servable, request.signature_name, request.texts, request.options
-                )
-                prepared = self._answer(prepared, outputs, start)
-            return prepared
-        except ApiError as err:
-            return self._error(err, method, path, start)
-
     async def handle_async(self, method: str, path: str, body: bytes | None) -> Response:
-        """``handle`` for an event loop: waiting for the model holds no thread."""
+        """Status and JSON object for one request; waiting for the model holds no thread."""
         start = time.monotonic()
         try:
             prepared = self._prepare(method, path, body)
@@ -104,7 +89,7 @@ class RestHandler:
 
     def _error(self, err: ApiError, method: str, path: str, start: float) -> Response:
         try:
-            route = parse_route(method, path)
+            route = parse_route(method, path)  # again: only the error path needs it here
             model, kind = route.model, route.kind
         except ApiError:
             model, kind = "", "unknown"

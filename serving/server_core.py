@@ -91,23 +91,6 @@ class ServerCore:
             self.answered += 1
         return outputs
 
-    def predict(
-        self,
-        servable: Any,
-        signature: str,
-        texts: list[str],
-        options: Options,
-        timeout_s: float | None = None,
-    ) -> dict[str, list[Any]]:
-        """Outputs of ``signature`` on ``texts``, waiting at most ``timeout_s`` (and never
-        longer than the server's own timeout)."""
-        future = self.submit(servable, signature, texts, options)
-        wait = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
-        try:
-            return self._answered(future.result(timeout=max(wait, 0.0)))
-        except Exception as err:
-            raise self.failure(err) from None
-
     async def predict_async(
         self,
         servable: Any,
@@ -116,7 +99,8 @@ class ServerCore:
         options: Options,
         timeout_s: float | None = None,
     ) -> dict[str, list[Any]]:
-        """``predict`` for an event loop: the wait does not hold a thread."""
+        """Outputs of ``signature`` on ``texts``, waiting at most ``timeout_s`` (and never
+        longer than the server's own timeout); the wait does not hold a thread."""
         future = self.submit(servable, signature, texts, options)
         wait = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         try:

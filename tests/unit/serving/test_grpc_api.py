@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,7 +82,9 @@ def test_full_queue_is_resource_exhausted_on_both_apis(
         stub.Predict(request(["c"]), 30)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "queue is full" in caught.value.details()
-    status, body = RestHandler(core).handle("POST", "/v1/models/m:predict", b'{"inputs": ["c"]}')
+    status, body = asyncio.run(
+        RestHandler(core).handle_async("POST", "/v1/models/m:predict", b'{"inputs": ["c"]}')
+    )
     assert status == 429 and "queue is full" in body["error"]
     servable.release.set()
     assert tf.make_ndarray(running.result().outputs["translations"]).tolist() == [b"A"]

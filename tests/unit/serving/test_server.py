@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import socket
@@ -73,7 +74,7 @@ def app(tmp_path: Path) -> Iterator[RestHandler]:
 
 
 def post(app: RestHandler, path: str, request: Any) -> tuple[int, dict[str, Any]]:
-    return app.handle("POST", path, json.dumps(request).encode())
+    return asyncio.run(app.handle_async("POST", path, json.dumps(request).encode()))
 
 
 def test_predict_uses_the_latest_version_or_the_one_named(app: RestHandler) -> None:
@@ -125,16 +126,16 @@ def test_errors(
     app: RestHandler, method: str, path: str, body: Any, status: int, fragment: str
 ) -> None:
     data = json.dumps(body).encode() if body is not None else None
-    got_status, got = app.handle(method, path, data)
+    got_status, got = asyncio.run(app.handle_async(method, path, data))
     assert got_status == status and set(got) == {"error"}
     assert fragment in got["error"] and "\n" not in got["error"]
 
 
 def test_status_and_metadata(app: RestHandler) -> None:
-    status, body = app.handle("GET", "/v1/models/m", None)
+    status, body = asyncio.run(app.handle_async("GET", "/v1/models/m", None))
     assert status == 200
     assert [row["version"] for row in body["model_version_status"]] == ["2", "1"]
-    status, body = app.handle("GET", "/v1/models/m/versions/1/metadata", None)
+    status, body = asyncio.run(app.handle_async("GET", "/v1/models/m/versions/1/metadata", None))
     assert status == 200 and body["model_spec"]["version"] == "1"
 
 
