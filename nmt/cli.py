@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
             help="override a config value (repeatable), e.g. --set train.epochs=2",
         )
     _add_evaluate_arguments(sub.choices["evaluate"])
+    sub.choices["export"].add_argument(
+        "--ensemble",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RUN_DIR",
+        help="export an ensemble: the config's run with these runs' best models (same "
+        "SentencePiece models; log-probabilities averaged at every step)",
+    )
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -127,10 +136,12 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
         "run": stages.run_all,
         "preprocess": stages.preprocess,
         "train": stages.train,
-        "export": stages.export,
     }
     if args.command == "evaluate":
         stages.evaluate_stage(config, args.src, args.ref, args.model, args.baseline, args.out)
+        return
+    if args.command == "export":
+        stages.export(config, args.ensemble)
         return
     actions[args.command](config)
 
