@@ -194,3 +194,17 @@ def test_member_with_other_vocabulary_is_a_clear_error(
     assert status == 2
     assert error.startswith(f"nmt: error: {runs['wrong']}: its target SentencePiece model")
     assert "\n" not in error
+
+
+def test_evaluate_scores_an_ensemble_export(
+    runs: dict[str, Path], pair_export: tuple[int, Path], tmp_path: Path
+) -> None:
+    source, reference = tmp_path / "src.en", tmp_path / "ref.es"
+    source.write_text("the black cats eat the fish .\n", encoding="utf-8")
+    reference.write_text("los gatos negros comen el pescado .\n", encoding="utf-8")
+    out = tmp_path / "report"
+    argv = ["evaluate", str(runs["config"]), "--model", str(pair_export[1]), "--src", str(source)]
+    status = cli.main([*argv, "--ref", str(reference), "--out", str(out)])
+    assert status == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["system"]["kind"] == "saved_model"
