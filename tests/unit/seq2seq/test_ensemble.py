@@ -208,3 +208,15 @@ def test_evaluate_scores_an_ensemble_export(
     assert status == 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["system"]["kind"] == "saved_model"
+
+
+def test_member_without_a_trained_model_or_run_folder(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    config = load_config(runs["config"])
+    untrained = tmp_path / "untrained"
+    shutil.copytree(runs["other"], untrained, ignore=shutil.ignore_patterns("best"))
+    with pytest.raises(FileNotFoundError, match="no trained model"):
+        ensemble_members(config, [untrained])
+    with pytest.raises(EnsembleError, match="not a run folder"):
+        ensemble_members(config, [tmp_path / "missing"])
