@@ -99,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many of the newest checkpoints to average (default: train.average.last)",
     )
+    sub.choices["export"].add_argument(
+        "--ensemble",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RUN_DIR",
+        help="export an ensemble: the config's run with these runs' best models (same "
+        "SentencePiece models; log-probabilities averaged at every step)",
+    )
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -146,13 +155,15 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
         "run": stages.run_all,
         "preprocess": stages.preprocess,
         "train": stages.train,
-        "export": stages.export,
     }
     if args.command == "evaluate":
         stages.evaluate_stage(config, args.src, args.ref, args.model, args.baseline, args.out)
         return
     if args.command == "average":
         stages.average(config, args.last)
+        return
+    if args.command == "export":
+        stages.export(config, args.ensemble)
         return
     actions[args.command](config)
 

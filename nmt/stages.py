@@ -19,26 +19,20 @@ from typing import Any
 import tensorflow as tf
 import yaml
 
-from core.contract import (
-    CONFIG_ASSET,
-    LOCK_FILE,
-    SOURCE_MODEL_ASSET,
-    TARGET_MODEL_ASSET,
-    TRANSLATIONS,
-    RunLayout,
-)
+from core.contract import LOCK_FILE, TRANSLATIONS, RunLayout
 from core.data_complete import check_complete
 from core.run_lock import folder_lock
 from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
+from nmt.export_stage import export_run
 from seq2seq.averaged_run import AverageResult, average_last
 from seq2seq.cluster import refuse_cluster, this_worker
 from seq2seq.config import DecodeConfig
 from seq2seq.dev_scores import DevText, TranslateFn
+from seq2seq.ensemble import EnsembleModel
 from seq2seq.evaluation.inputs import EvaluationError
 from seq2seq.evaluation.run import evaluate, read_inputs
 from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
-from seq2seq.export import export_translator
 from seq2seq.model import Seq2Seq
 from seq2seq.run_models import restore_best
 from seq2seq.shortlist import Shortlist, read_table
@@ -95,15 +89,17 @@ def load_shortlist(
 
 def make_translator(
     config: ExperimentConfig,
-    model: Seq2Seq,
+    model: Seq2Seq | EnsembleModel,
     decode: DecodeConfig | None = None,
     shortlists: bool = True,
 ) -> Translator:
-    """``model`` with this run's tokenizers, normalisation and decoding defaults, and with
-    ``shortlists`` the run's lexical table (``load_shortlist``)."""
+    """``model`` (or an ensemble over this run's vocabularies) with this run's tokenizers,
+    normalisation and decoding defaults, and with ``shortlists`` the run's lexical table
+    (``load_shortlist``)."""
     layout = RunLayout(config.run_dir)
     decode = decode or config.decode
-    shortlist = load_shortlist(config, model, decode) if shortlists else None
+    first = model.members[0] if isinstance(model, EnsembleModel) else model
+    shortlist = load_shortlist(config, first, decode) if shortlists else None
     source_spm, target_spm = layout.source_spm.read_bytes(), layout.target_spm.read_bytes()
     # SentencePiece logs "precompiled_charsmap is empty" as it loads each model (ours
     # normalise nothing themselves: the normaliser runs before them).
@@ -237,26 +233,11 @@ def evaluate_stage(
     )
 
 
-def export(config: ExperimentConfig) -> Path:
-    """Export the next SavedModel version under ``serving/models/<experiment>/``."""
+def export(config: ExperimentConfig, ensemble: Sequence[Path] = ()) -> Path:
+    """Export the next SavedModel version under ``serving/models/<experiment>/``: the run's
+    best model, or its ensemble with the best models of the run folders ``ensemble``."""
     with writing(config, export=True):
-        return _export(config, _layout(config))
-
-
-def _export(config: ExperimentConfig, layout: RunLayout) -> Path:
-    assets = {
-        CONFIG_ASSET: layout.config_copy,
-        SOURCE_MODEL_ASSET: layout.source_spm,
-        TARGET_MODEL_ASSET: layout.target_spm,
-    }
-    metadata = {
-        "experiment": config.experiment,
-        "source_lang": config.data.source_lang,
-        "target_lang": config.data.target_lang,
-    }
-    path = export_translator(load_translator(config), config.export_dir, assets, metadata)
-    log.info("exported %s", path)
-    return path
+        return export_run(config, _layout(config), ensemble)
 
 
 def run_all(config: ExperimentConfig) -> None:

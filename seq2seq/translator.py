@@ -30,9 +30,10 @@ from seq2seq.config import DecodeConfig
 from seq2seq.decoding.beam import beam_search
 from seq2seq.decoding.common import SearchResult, max_output_lengths
 from seq2seq.decoding.greedy import greedy_search
+from seq2seq.ensemble import EnsembleModel, shortlisted_model
 from seq2seq.model import Seq2Seq
 from seq2seq.shapes import pad_to_multiple
-from seq2seq.shortlist import Shortlist, ShortlistedModel
+from seq2seq.shortlist import Shortlist
 
 # Source batches are padded (masked) to a multiple of this many pieces, so that encoder
 # and attention see few distinct shapes (seq2seq.shapes).
@@ -52,7 +53,7 @@ class Translator(tf.Module):
 
     def __init__(
         self,
-        model: Seq2Seq,
+        model: Seq2Seq | EnsembleModel,
         source_spm: bytes,
         target_spm: bytes,
         decode: DecodeConfig,
@@ -60,8 +61,9 @@ class Translator(tf.Module):
         max_input_length: int,
         shortlist: Shortlist | None = None,
     ) -> None:
-        """``shortlist``: the lexical table; without it every search scores the whole
-        vocabulary and the ``shortlist`` input changes nothing."""
+        """``model``: one model or an ensemble (``seq2seq.ensemble``) over the vocabularies of
+        ``source_spm`` and ``target_spm``; ``shortlist``: the lexical table; without it every
+        search scores the whole vocabulary and the ``shortlist`` input changes nothing."""
         super().__init__(name="translator")
         self.model = model
         # Keras 3 lists of sub-layers are invisible to TensorFlow's object graph: track
@@ -119,7 +121,7 @@ class Translator(tf.Module):
         def shortlisted() -> Any:
             # At least beam_size + 2 pieces: every step ranks that many (two may be banned).
             pieces = table.pieces(ids, beam_size + 2)
-            return search(ShortlistedModel(self.model, pieces), pieces)
+            return search(shortlisted_model(self.model, pieces), pieces)
 
         return tf.cond(shortlist > 0, shortlisted, search)  # type: ignore[no-any-return]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import tensorflow as tf
 
-from seq2seq.layers.memory import Memory, State
 from seq2seq.shapes import round_up
 
 NEG_INF = -1e9
@@ -18,18 +17,29 @@ ROW_MULTIPLE = 8
 _SMALL_SIZES = (*(2**i for i in reversed(range(ROW_MULTIPLE.bit_length() - 1))), 0)  # 4, 2, 1, 0
 
 
+class SearchMemory(Protocol):
+    """The encoder side a search carries through its loop (``layers.memory.Memory``, or an
+    ensemble's memories): its per-source tensors are what the search gathers and reorders."""
+
+    def per_source(self) -> Any: ...
+
+    def with_per_source(self, tensors: Any) -> Any: ...
+
+
 class StepModel(Protocol):
     """What a search needs from a model: encode once, then step the decoder.
 
     ``step`` takes ``K`` consecutive rows of tokens and state per source in ``memory``
-    (``K`` hypotheses of beam search, 1 for greedy).
+    (``K`` hypotheses of beam search, 1 for greedy). The state is a nest of tensors with
+    one row per hypothesis (``layers.memory.State``, or a tuple of such), which searches
+    gather with ``tf.nest``.
     """
 
-    def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[Memory, State]: ...
+    def encode(self, source_ids: tf.Tensor, training: bool = False) -> tuple[SearchMemory, Any]: ...
 
     def step(
-        self, token_ids: tf.Tensor, state: State, memory: Memory
-    ) -> tuple[tf.Tensor, State, tf.Tensor]: ...
+        self, token_ids: tf.Tensor, state: Any, memory: Any
+    ) -> tuple[tf.Tensor, Any, tf.Tensor]: ...
 
 
 class SearchResult(NamedTuple):
