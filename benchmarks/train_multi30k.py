@@ -113,7 +113,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results_multi30k.json"))
-    parser.add_argument("--score-on", choices=sorted(SCORED_SETS), default="val")
+    parser.add_argument(
+        "--score-on",
+        choices=[*sorted(SCORED_SETS), "none"],
+        default="val",
+        help="none: train only (score exports with ensemble_throughput.py)",
+    )
     parser.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     overrides = (*args.overrides, f"train.max_minutes={args.minutes}")
@@ -140,9 +145,10 @@ def main() -> None:
     results["source_pieces_per_target_piece"] = ratio
     results["flops_per_target_token"] = flops
     results["achieved_gflops"] = flops * results["tokens_per_second"] / 1e9
-    results["scored_on"] = SCORED_SETS[args.score_on]
-    results["greedy"] = evaluate(config, "greedy", 1, args.score_on)
-    results["beam5"] = evaluate(config, "beam", 5, args.score_on)
+    if args.score_on != "none":
+        results["scored_on"] = SCORED_SETS[args.score_on]
+        results["greedy"] = evaluate(config, "greedy", 1, args.score_on)
+        results["beam5"] = evaluate(config, "beam", 5, args.score_on)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
 
