@@ -3,7 +3,7 @@
     python benchmarks/decoder_step_profile.py configs/multi30k_en_de.yaml \\
         --input ../shared/data/multi30k/test_2016_flickr.en [--limit 256] [--json out.json]
 
-The run's best checkpoint (through ``nmt.stages.load_translator``, so the config's
+The run's best checkpoint (through ``nmt.translator_setup.load_translator``, so the config's
 ``decode.precision`` and shortlist) is cut into the parts a request passes through,
 each its own ``tf.function`` timed on the same length-sorted batches: text to ids
 (normalisation, SentencePiece, padding), the shortlist's union, the encoder, the
@@ -27,7 +27,7 @@ from typing import Any
 import tensorflow as tf
 
 from nmt.config import load_config
-from nmt.stages import load_translator
+from nmt.translator_setup import load_translator
 from seq2seq.decoding.beam import beam_search
 from seq2seq.decoding.common import max_output_lengths
 from seq2seq.decoding.greedy import greedy_search

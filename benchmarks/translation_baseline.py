@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from core.contract import BOS_ID, EOS_ID, PAD_ID
-from nmt import stages
 from nmt.config import load_config
+from nmt.translator_setup import load_translator
 from seq2seq.decoding.ranking import log_normalizer, ranked_logits
 
 NEG_INF = -1e9
@@ -29,7 +29,7 @@ class LoopDecoder:
     """Greedy and beam search as a Python loop over one decoder step per output token."""
 
     def __init__(self, config_path: Path, max_length_a: float, max_length_b: int) -> None:
-        self.translator = stages.load_translator(load_config(config_path))
+        self.translator = load_translator(load_config(config_path))
         self.model = self.translator.model
         self._encode = tf.function(
             lambda ids: self.model.encode(ids, training=False),

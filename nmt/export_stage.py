@@ -21,6 +21,7 @@ import tensorflow as tf
 from core.config_fields import ConfigError
 from core.contract import CONFIG_ASSET, SOURCE_MODEL_ASSET, TARGET_MODEL_ASSET, RunLayout
 from nmt.config import ExperimentConfig, load_config
+from nmt.translator_setup import make_translator
 from seq2seq.config import ModelConfig
 from seq2seq.ensemble import ensemble
 from seq2seq.export import export_translator
@@ -112,8 +113,6 @@ def restore_members(members: Sequence[Member], precision: str) -> list[Seq2Seq]:
 
 def export_run(config: ExperimentConfig, layout: RunLayout, run_dirs: Sequence[Path] = ()) -> Path:
     """Export the run's best model, or with ``run_dirs`` its ensemble with theirs."""
-    from nmt.stages import make_translator  # the stages module holds the translator's setup
-
     members = ensemble_members(config, run_dirs)
     models = restore_members(members, config.decode.precision)
     assets = {

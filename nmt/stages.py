@@ -22,22 +22,17 @@ import yaml
 from core.contract import LOCK_FILE, TRANSLATIONS, RunLayout
 from core.data_complete import check_complete
 from core.run_lock import folder_lock
-from core.startup_logs import quiet_native_logs
 from nmt.config import ExperimentConfig, to_dict
 from nmt.export_stage import export_run
+from nmt.translator_setup import load_translator, make_translator
 from seq2seq.averaged_run import AverageResult, average_last
 from seq2seq.cluster import refuse_cluster, this_worker
-from seq2seq.config import DecodeConfig
 from seq2seq.dev_scores import DevText, TranslateFn
-from seq2seq.ensemble import EnsembleModel
 from seq2seq.evaluation.inputs import EvaluationError
 from seq2seq.evaluation.run import evaluate, read_inputs
 from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
 from seq2seq.model import Seq2Seq
-from seq2seq.run_models import restore_best
-from seq2seq.shortlist import Shortlist, read_table
 from seq2seq.training import Trainer, TrainResult
-from seq2seq.translator import Translator
 
 log = logging.getLogger("seq2seq")
 STAGES = ("preprocess", "train", "evaluate", "export")
@@ -70,49 +65,6 @@ def preprocess(config: ExperimentConfig) -> dict[str, Any]:
 
     with writing(config):
         return run_preprocess(config.data, _layout(config).data)
-
-
-def load_shortlist(
-    config: ExperimentConfig, model: Seq2Seq, decode: DecodeConfig
-) -> Shortlist | None:
-    """The run's lexical table as the graph's ``Shortlist``, or ``None`` if the run has none
-    and shortlists are off. Raises ``ShortlistError`` if they are on and it cannot be read."""
-    path = RunLayout(config.run_dir).lexical_table
-    if not decode.shortlist.enabled and not path.is_file():
-        return None
-    settings = decode.shortlist
-    candidates, always = read_table(
-        path, settings.top_k, settings.frequent, model.source_vocab_size, model.target_vocab_size
-    )
-    return Shortlist(candidates, always, model.target_vocab_size)
-
-
-def make_translator(
-    config: ExperimentConfig,
-    model: Seq2Seq | EnsembleModel,
-    decode: DecodeConfig | None = None,
-    shortlists: bool = True,
-) -> Translator:
-    """``model`` (or an ensemble over this run's vocabularies) with this run's tokenizers,
-    normalisation and decoding defaults, and with ``shortlists`` the run's lexical table
-    (``load_shortlist``)."""
-    layout = RunLayout(config.run_dir)
-    decode = decode or config.decode
-    first = model.members[0] if isinstance(model, EnsembleModel) else model
-    shortlist = load_shortlist(config, first, decode) if shortlists else None
-    source_spm, target_spm = layout.source_spm.read_bytes(), layout.target_spm.read_bytes()
-    # SentencePiece logs "precompiled_charsmap is empty" as it loads each model (ours
-    # normalise nothing themselves: the normaliser runs before them).
-    with quiet_native_logs():
-        return Translator(
-            model,
-            source_spm,
-            target_spm,
-            decode,
-            config.data.cleaning.normalization(),
-            config.export.max_input_length,
-            shortlist,
-        )
 
 
 def train(config: ExperimentConfig) -> TrainResult:
@@ -181,12 +133,6 @@ def _average(config: ExperimentConfig, layout: RunLayout, last: int) -> AverageR
         _dev_text(config, layout),
         config.train.precision,
     )
-
-
-def load_translator(config: ExperimentConfig) -> Translator:
-    """The best model of a trained run with its tokenizers and decoding defaults."""
-    layout = RunLayout(config.run_dir)
-    return make_translator(config, restore_best(config.model, layout, config.decode.precision))
 
 
 def _eval_dir(layout: RunLayout, source: Path | None, model: Path | None) -> Path:

@@ -10,7 +10,7 @@ import tensorflow as tf
 from core.contract import resolve_version
 from core.saved_model import load_translate_fn
 from nmt.config import load_config
-from nmt.stages import load_translator
+from nmt.translator_setup import load_translator
 
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 

@@ -23,7 +23,7 @@ from core.contract import ASSETS_EXTRA_DIR, METADATA_ASSET, TRANSLATE_WITH_OPTIO
 from nmt import cli
 from nmt.config import load_config
 from nmt.export_stage import EnsembleError, ensemble_members, export_run, restore_members
-from nmt.stages import make_translator
+from nmt.translator_setup import make_translator
 from seq2seq.checkpointing import model_checkpoint
 from seq2seq.config import ModelConfig
 from seq2seq.ensemble import EnsembleModel, ensemble, shortlisted_model
