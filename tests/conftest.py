@@ -1,35 +1,99 @@
-"""Shared test settings: quiet TensorFlow, paths to the repository and real corpora."""
+"""Shared test settings: quiet TensorFlow, paths to the repository and real corpora, and the
+tiny run that most tests read.
+
+The tiny run is ``configs/tiny.yaml`` through every stage by the ``nmt run`` command, built
+once per test session. Under pytest-xdist the workers share it: the first to take the lock
+builds it, the others wait for it and read it. It is read-only: a test that changes a run or
+an export works on a copy (``shutil.copytree``), and the session fails at teardown if any
+file of the shared run changed.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+BUILD_RECORD = "build.json"  # the ``nmt run`` that built the tiny run: its exit status and stderr
 
 
 import pytest  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every stage of ``configs/tiny.yaml`` once per test session, in a temporary folder.
+def session_folder(factory: pytest.TempPathFactory) -> Path:
+    """A folder of this test session that every pytest-xdist worker sees."""
+    base = factory.getbasetemp()
+    # Each xdist worker has a base folder of its own inside the session's.
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    Returns the paths ``config`` (the resolved YAML), ``run_dir`` and ``export_base``.
-    """
-    from nmt import stages
-    from nmt.config import load_config
 
-    root = tmp_path_factory.mktemp("tiny")
-    overrides = (f"run_root={root / 'runs'}", f"export.base_dir={root / 'models'}")
-    config = load_config(REPO / "configs" / "tiny.yaml", overrides)
-    stages.run_all(config)
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file``, waiting for it if another process has it."""
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root``, by relative path."""
     return {
-        "config": config.run_dir / "config.yaml",
-        "run_dir": config.run_dir,
-        "export_base": config.export_dir,
-        "root": root,
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != BUILD_RECORD
     }
+
+
+def _build_tiny_run(root: Path) -> None:
+    """``nmt run configs/tiny.yaml`` into ``root``; its exit status and stderr are recorded."""
+    overrides = ["--set", f"run_root={root / 'runs'}"]
+    overrides += ["--set", f"export.base_dir={root / 'models'}"]
+    command = [sys.executable, "-m", "nmt.cli", "run", str(REPO / "configs" / "tiny.yaml")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [*command, *overrides], cwd=root, env=env, capture_output=True, text=True, timeout=900
+    )
+    record = {"returncode": done.returncode, "stderr": done.stderr}
+    (root / BUILD_RECORD).write_text(json.dumps(record), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Every stage of ``configs/tiny.yaml`` once per test session, shared and read-only.
+
+    Returns the paths ``config`` (the resolved YAML), ``run_dir``, ``export_base``, ``root``
+    and ``build`` (``build.json``: the building command's exit status and stderr).
+    """
+    shared = session_folder(tmp_path_factory)
+    root = shared / "tiny"
+    with exclusive(shared / "tiny.lock"):
+        if not (root / BUILD_RECORD).is_file():
+            root.mkdir(exist_ok=True)
+            _build_tiny_run(root)
+    build = json.loads((root / BUILD_RECORD).read_text(encoding="utf-8"))
+    if build["returncode"] != 0:
+        pytest.fail(f"nmt run configs/tiny.yaml failed:\n{build['stderr'][-3000:]}")
+    before = fingerprint(root)
+    yield {
+        "config": root / "runs" / "tiny" / "config.yaml",
+        "run_dir": root / "runs" / "tiny",
+        "export_base": root / "models" / "tiny",
+        "root": root,
+        "build": root / BUILD_RECORD,
+    }
+    after = fingerprint(root)
+    changed = sorted(set(before.items()) ^ set(after.items()))
+    assert not changed, f"a test changed the shared tiny run: {sorted({p for p, _ in changed})}"

@@ -23,12 +23,10 @@ def nmt(command: str, *overrides: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def preprocessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose ``runs/tiny/data`` holds the tiny config's preprocessed data."""
-    root = tmp_path_factory.mktemp("concurrent")
-    done = subprocess.run(nmt("preprocess"), cwd=root, env=ENV, capture_output=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return root
+def preprocessed(tiny_run: dict[str, Path]) -> Path:
+    """A folder whose ``runs/tiny/data`` holds the tiny config's preprocessed data (the
+    session's tiny run, read only)."""
+    return tiny_run["root"]
 
 
 def fresh_run(preprocessed: Path, tmp_path: Path) -> Path:

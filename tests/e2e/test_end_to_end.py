@@ -29,13 +29,16 @@ def startup_logs(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if any(m in line for m in marks)]
 
 
-@pytest.mark.slow
-def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
-    config = REPO / "configs" / "tiny.yaml"
-    result = run([*NMT, "run", str(config)], cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert not startup_logs(result.stderr), result.stderr[:3000]
-    run_dir = tmp_path / "runs" / "tiny"
+def test_run_then_translate_from_the_export_alone(
+    tiny_run: dict[str, Path], tmp_path: Path
+) -> None:
+    """``nmt run configs/tiny.yaml`` (the session's tiny run, built by the command) wrote every
+    stage's output; a copy of the export alone, with no run folder, translates in a fresh
+    process, and exporting without the run folder is a user error."""
+    build = json.loads(tiny_run["build"].read_text(encoding="utf-8"))
+    assert build["returncode"] == 0, build["stderr"][-3000:]
+    assert not startup_logs(build["stderr"]), build["stderr"][:3000]
+    run_dir = tiny_run["run_dir"]
     stats = json.loads((run_dir / "data" / "stats.json").read_text())
     assert stats["corpora"]["sample"]["input"] == 400
     report = json.loads((run_dir / "eval" / "report.json").read_text())
@@ -43,11 +46,11 @@ def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
         assert key in report
     assert report["sentences"] == stats["splits"]["test"]
     assert Path(report["hypotheses"]).exists()
-    export = tmp_path / "serving" / "models" / "tiny" / "1"
+    export = tiny_run["export_base"] / "1"
     assert (export / "saved_model.pb").exists()
     assert (export / "assets.extra" / "metadata.json").exists()
 
-    shutil.rmtree(run_dir)
+    shutil.copytree(export, tmp_path / "serving" / "models" / "tiny" / "1")
     served = run(
         [sys.executable, "-m", "serving.translate", "--model", "serving/models/tiny"],
         cwd=tmp_path,
@@ -61,8 +64,13 @@ def test_run_delete_run_dir_and_translate_from_export(tmp_path: Path) -> None:
     assert lines[0].strip() and lines[2].strip()
 
     # Without the run directory there is nothing left to export from: a user error.
-    again = run([*NMT, "export", str(config)], cwd=tmp_path)
+    config = tmp_path / "config.yaml"
+    config.write_text(tiny_run["config"].read_text(encoding="utf-8"), encoding="utf-8")
+    overrides = ["--set", f"run_root={tmp_path / 'runs'}"]
+    overrides += ["--set", f"export.base_dir={tmp_path / 'serving' / 'models'}"]
+    again = run([*NMT, "export", str(config), *overrides], cwd=tmp_path)
     assert again.returncode == 2 and "run train first" in again.stderr
+    assert not (tmp_path / "serving" / "models" / "tiny" / "2").exists()
 
 
 @pytest.mark.parametrize(

@@ -111,15 +111,9 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny config's preprocessed data folder."""
-    root = tmp_path_factory.mktemp("multi_worker_data")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [*NMT, "preprocess", str(CONFIG)], cwd=root, env=env, capture_output=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return root / "runs" / "tiny" / "data"
+def tiny_data(tiny_run: dict[str, Path]) -> Path:
+    """The tiny config's preprocessed data folder (the session's tiny run's, read only)."""
+    return tiny_run["run_dir"] / "data"
 
 
 def new_run(tiny_data: Path, root: Path) -> Path:
