@@ -102,7 +102,9 @@ def _length(report: dict[str, Any]) -> list[str]:
 
 
 def _verdict(entry: dict[str, Any]) -> str:
-    if entry["p_value"] >= 0.05:
+    # Equal scores are no difference, whatever the p-value (sacrebleu's paired bootstrap gives
+    # identical systems p = 1 / (samples + 1)).
+    if entry["p_value"] >= 0.05 or entry["delta"] == 0:
         return "no significant difference"
     better = (entry["delta"] > 0) == entry["higher_is_better"]
     return "system better" if better else "system worse"

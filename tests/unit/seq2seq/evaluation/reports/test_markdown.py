@@ -128,3 +128,7 @@ def test_a_baseline_system_is_named_with_its_translations() -> None:
         "`out/baseline_hypotheses.txt`" in text
     )
     assert "central 95% of the differences of 1000 paired bootstrap resamples" in text
+    data["significance"]["metrics"]["bleu"].update(delta=0.0, p_value=0.001)
+    assert "| +0.00 | [+0.50, +3.25] | 0.0010 | no significant difference |" in render_markdown(
+        data
+    )
