@@ -26,10 +26,11 @@ GATE_DIR = "gate"  # the gate's report folder, under the run's eval/
 
 
 def gate_report(
-    config: ExperimentConfig, translator: Translator, served: Path | None
+    config: ExperimentConfig, translator: Translator, served: Path | None, out_dir: Path
 ) -> dict[str, Any]:
     """The candidate ``translator`` (its default search, as the export will answer) scored on
-    the test split, with the ``served`` version as the baseline of the paired tests."""
+    the test split, with the ``served`` version as the baseline of the paired tests; the
+    report is written into ``out_dir``."""
     layout = RunLayout(config.run_dir)
     lang_src, lang_tgt = config.data.source_lang, config.data.target_lang
     data = read_inputs(layout.split_text("test", lang_src), (layout.split_text("test", lang_tgt),))
@@ -42,7 +43,7 @@ def gate_report(
     return evaluate(
         translator_system(translator, description),
         data,
-        layout.eval_dir / GATE_DIR,
+        out_dir,
         config.evaluate,
         config.decode.batch_size,
         config.experiment,
@@ -59,9 +60,10 @@ def bless(config: ExperimentConfig, translator: Translator, force: bool) -> dict
     served = latest_version(config.export_dir) if gate.no_regression else None
     if served is None and gate.min_bleu <= 0.0:
         return blessing_record(None, gate, None, [], force)
-    report = gate_report(config, translator, served)
+    out_dir = RunLayout(config.run_dir).eval_dir / GATE_DIR
+    report = gate_report(config, translator, served, out_dir)
     reasons = refusals(report, gate)
-    path = RunLayout(config.run_dir).eval_dir / GATE_DIR / "report.md"
+    path = out_dir / "report.md"
     record = blessing_record(report, gate, served, reasons, force, path)
     if reasons and not force:
         raise GateRefused(refusal_line(record, config.export_dir))
