@@ -122,6 +122,8 @@ def test_gate_refuses_a_regression_while_the_server_serves(
     models = tmp_path / "models"
     shutil.copytree(tiny_run["export_base"], models / "tiny")  # version 1 (and the lock file)
     base = models / "tiny"
+    first = _blessing(base / "1")  # nothing was served, no minimum BLEU: nothing scored
+    assert (first["decision"], first["candidate"], first["baseline"]) == ("blessed", None, None)
     good = _candidate(tiny_run, tmp_path / "good", models, None)
     weak = _candidate(tiny_run, tmp_path / "weak", models, 5)
     server = Server(
