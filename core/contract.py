@@ -222,11 +222,14 @@ class RunLayout:
 
 SAVED_MODEL_FILE = "saved_model.pb"
 ASSETS_EXTRA_DIR = "assets.extra"
-# Files in ``assets.extra/``: the run's config, both SentencePiece models, version metadata.
+# Files in ``assets.extra/``: the run's config, both SentencePiece models, version metadata,
+# and the blessing record: the export gate's scores, baseline version, test set, sacrebleu
+# signature, p-value and decision (forced or not), which the server's model metadata shows.
 CONFIG_ASSET = CONFIG_FILE
 SOURCE_MODEL_ASSET = spm_model_file("source")
 TARGET_MODEL_ASSET = spm_model_file("target")
 METADATA_ASSET = "metadata.json"
+BLESSING_ASSET = "blessing.json"
 
 # Signatures: the best translation with the exported defaults, with explicit options,
 # and every hypothesis of the beam.
@@ -268,6 +271,13 @@ def version_folders(base: Path, complete: bool = False) -> list[int]:
     if not base.is_dir():
         return []
     return sorted(int(p.name) for p in base.iterdir() if _is_version(p, complete))
+
+
+def latest_version(base: Path) -> Path | None:
+    """The highest version folder under ``base`` that holds a ``saved_model.pb`` (what a
+    server serves by default), or None if there is none."""
+    versions = version_folders(base, complete=True)
+    return base / str(versions[-1]) if versions else None
 
 
 def resolve_version(model_dir: Path, version: int | None) -> Path:

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
 
 COMMANDS = ("run", "preprocess", "train", "evaluate", "export", "average")
+# Exit status of ``nmt export`` and ``nmt run`` when the export gate refuses the candidate
+# (0: done, 1: a failed write or a lost worker, 2: a user error, 130: interrupted).
+EXIT_GATE_REFUSED = 3
 # The commands that write the run folder, and so hold its lock.
 WRITERS = ("run", "preprocess", "train", "export", "average")
 
@@ -39,9 +42,10 @@ def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
     )
     cmd.add_argument(
         "--baseline",
-        type=Path,
-        metavar="HYP_FILE",
-        help="a baseline system's output on the same source, for paired significance tests",
+        metavar="BASELINE",
+        help="scored beside the system with paired significance tests: 'served' (the latest "
+        "exported version), an export folder serving/models/NAME[/VERSION], or a baseline "
+        "system's output on the same source (default: evaluate.baseline)",
     )
     cmd.add_argument(
         "--out",
@@ -108,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
         help="export an ensemble: the config's run with these runs' best models (same "
         "SentencePiece models; log-probabilities averaged at every step)",
     )
+    for name in ("export", "run"):
+        sub.choices[name].add_argument(
+            "--force",
+            action="store_true",
+            help="export even if the export gate refuses the candidate (recorded in its "
+            "blessing record)",
+        )
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -152,10 +163,12 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
     from nmt import stages
 
     actions = {
-        "run": stages.run_all,
         "preprocess": stages.preprocess,
         "train": stages.train,
     }
+    if args.command == "run":
+        stages.run_all(config, args.force)
+        return
     if args.command == "evaluate":
         stages.evaluate_stage(config, args.src, args.ref, args.model, args.baseline, args.out)
         return
@@ -163,7 +176,7 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
         stages.average(config, args.last)
         return
     if args.command == "export":
-        stages.export(config, args.ensemble)
+        stages.export(config, args.ensemble, args.force)
         return
     actions[args.command](config)
 
@@ -171,7 +184,8 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the command; user errors (and a run folder another process
     writes) print one line and exit with status 2, a failed write (a full disk) or a lost
-    worker of a training cluster with 1."""
+    worker of a training cluster with 1, a candidate the export gate refuses with
+    ``EXIT_GATE_REFUSED``."""
     args = _parser().parse_args(argv)
     from core.startup_logs import configure_logging
 
@@ -182,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.errors import CorpusError, OutputError
     from seq2seq.cluster import WorkerLostError
     from seq2seq.evaluation.inputs import EvaluationError
+    from seq2seq.gate import GateRefused
 
     user_errors = (ConfigError, CorpusError, EvaluationError, FileNotFoundError)
     try:
@@ -192,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OutputError, WorkerLostError) as err:
         print(f"nmt: error: {err}", file=sys.stderr)
         return 1
+    except GateRefused as err:
+        print(f"nmt: {err}", file=sys.stderr)
+        return EXIT_GATE_REFUSED
     except KeyboardInterrupt:
         print("nmt: interrupted", file=sys.stderr)
         return 130

@@ -1,5 +1,6 @@
 """The export stage: the run's best model, or an ensemble of it with other runs' best models,
-as the next SavedModel version under ``serving/models/<experiment>/``.
+as the next SavedModel version under ``serving/models/<experiment>/``, if the export gate
+(``nmt.serving_gate``) lets it through; the version carries the gate's blessing record.
 
 An ensemble's members are the config's own run and every listed run folder (the same run
 may be listed again); each member is built from its own run's ``config.yaml`` (so
@@ -19,8 +20,15 @@ from typing import Any
 import tensorflow as tf
 
 from core.config_fields import ConfigError
-from core.contract import CONFIG_ASSET, SOURCE_MODEL_ASSET, TARGET_MODEL_ASSET, RunLayout
+from core.contract import (
+    BLESSING_ASSET,
+    CONFIG_ASSET,
+    SOURCE_MODEL_ASSET,
+    TARGET_MODEL_ASSET,
+    RunLayout,
+)
 from nmt.config import ExperimentConfig, load_config
+from nmt.serving_gate import bless
 from nmt.translator_setup import make_translator
 from seq2seq.config import ModelConfig
 from seq2seq.ensemble import ensemble
@@ -111,8 +119,15 @@ def restore_members(members: Sequence[Member], precision: str) -> list[Seq2Seq]:
     return models
 
 
-def export_run(config: ExperimentConfig, layout: RunLayout, run_dirs: Sequence[Path] = ()) -> Path:
-    """Export the run's best model, or with ``run_dirs`` its ensemble with theirs."""
+def export_run(
+    config: ExperimentConfig,
+    layout: RunLayout,
+    run_dirs: Sequence[Path] = (),
+    force: bool = False,
+) -> Path:
+    """Export the run's best model, or with ``run_dirs`` its ensemble with theirs, if the
+    export gate blesses it (or ``force``); raises ``GateRefused`` before anything is written
+    under the export folder otherwise."""
     members = ensemble_members(config, run_dirs)
     models = restore_members(members, config.decode.precision)
     assets = {
@@ -128,6 +143,9 @@ def export_run(config: ExperimentConfig, layout: RunLayout, run_dirs: Sequence[P
     if run_dirs:
         metadata["members"] = [member.metadata() for member in members]
     translator = make_translator(config, ensemble(models))
-    path = export_translator(translator, config.export_dir, assets, metadata)
+    blessing = bless(config, translator, force)
+    path = export_translator(
+        translator, config.export_dir, assets, metadata, {BLESSING_ASSET: blessing}
+    )
     log.info("exported %s (%d model%s)", path, len(models), "" if len(models) == 1 else "s")
     return path

@@ -30,7 +30,12 @@ from seq2seq.cluster import refuse_cluster, this_worker
 from seq2seq.dev_scores import DevText, TranslateFn
 from seq2seq.evaluation.inputs import EvaluationError
 from seq2seq.evaluation.run import evaluate, read_inputs
-from seq2seq.evaluation.systems import checkpoint_system, resolve_saved_model, saved_model_system
+from seq2seq.evaluation.systems import (
+    checkpoint_system,
+    resolve_baseline,
+    resolve_saved_model,
+    saved_model_system,
+)
 from seq2seq.model import Seq2Seq
 from seq2seq.training import Trainer, TrainResult
 
@@ -148,21 +153,26 @@ def evaluate_stage(
     source: Path | None = None,
     references: Sequence[Path] = (),
     model: Path | None = None,
-    baseline: Path | None = None,
+    baseline: str | Path | None = None,
     out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Translate and score the test split, or ``source`` against ``references``, with the run's
-    checkpoint or an exported ``model``; writes ``report.json`` and ``report.md``."""
+    checkpoint or an exported ``model``; writes ``report.json`` and ``report.md``. ``baseline``
+    (default ``evaluate.baseline``) is scored beside it with the paired tests: ``served``, an
+    export or version folder (translated here) or a file of its hypotheses."""
     if (source is None) != (not references):
         raise EvaluationError(
             "--src and --ref go together: give both, or neither for the test split"
         )
     layout = RunLayout(config.run_dir)
+    spec = baseline if baseline is not None else config.evaluate.baseline
+    base = resolve_baseline(spec, config.export_dir) if spec is not None else None
+    hypotheses = base if base is not None and base.is_file() else None
     lang_src, lang_tgt = config.data.source_lang, config.data.target_lang
     data = read_inputs(
         source or layout.split_text("test", lang_src),
         tuple(references) or (layout.split_text("test", lang_tgt),),
-        baseline,
+        hypotheses,
     )
     resolved = resolve_saved_model(model) if model is not None else None
     if resolved is not None:
@@ -176,18 +186,21 @@ def evaluate_stage(
         config.evaluate,
         config.decode.batch_size,
         config.experiment,
+        saved_model_system(base) if base is not None and hypotheses is None else None,
     )
 
 
-def export(config: ExperimentConfig, ensemble: Sequence[Path] = ()) -> Path:
+def export(config: ExperimentConfig, ensemble: Sequence[Path] = (), force: bool = False) -> Path:
     """Export the next SavedModel version under ``serving/models/<experiment>/``: the run's
-    best model, or its ensemble with the best models of the run folders ``ensemble``."""
+    best model, or its ensemble with the best models of the run folders ``ensemble``, if the
+    export gate blesses it or ``force`` overrides it (``GateRefused`` otherwise)."""
     with writing(config, export=True):
-        return export_run(config, _layout(config), ensemble)
+        return export_run(config, _layout(config), ensemble, force)
 
 
-def run_all(config: ExperimentConfig) -> None:
-    """Every stage in order, holding the run folder's and the export folder's locks.
+def run_all(config: ExperimentConfig, force: bool = False) -> None:
+    """Every stage in order, holding the run folder's and the export folder's locks; the
+    export passes the gate unless ``force``.
 
     Not for a multi-worker cluster, where only training runs on every worker."""
     refuse_cluster(config.train.distribution, "run")
@@ -195,4 +208,4 @@ def run_all(config: ExperimentConfig) -> None:
         preprocess(config)
         train(config)
         evaluate_stage(config)
-        export(config)
+        export(config, force=force)

@@ -175,8 +175,14 @@ class EvaluateConfig:
     samples: int = 20
     extremes: int = 5
     heatmaps: int = 3
+    # Scored beside the system, on the same source, with the paired test: ``served`` (the
+    # latest version under the experiment's export folder), an export folder
+    # (``serving/models/NAME``: its latest version) or version folder, or a hypothesis file.
+    baseline: str | None = None
 
     def __post_init__(self) -> None:
+        if self.baseline is not None and not self.baseline.strip():
+            raise ValueError("baseline must be 'served' or a path (or null for none)")
         if self.bootstrap < 0 or self.bootstrap == 1 or self.paired_samples < 0:
             raise ValueError("bootstrap must be 0 (off) or >= 2; paired_samples must be >= 0")
         if self.seed < 1:
@@ -189,8 +195,28 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """What may reach serving (``nmt export``, ``nmt run``): a candidate is refused when its
+    test BLEU is below ``min_bleu``, or, with ``no_regression`` and a version already served,
+    when it is below that version on the experiment's test split, significantly (sacrebleu's
+    paired test, p < ``alpha``) or by more than ``max_drop`` BLEU points."""
+
+    min_bleu: float = 0.0
+    no_regression: bool = True
+    alpha: float = 0.05
+    max_drop: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.min_bleu < 0.0 or self.max_drop < 0.0:
+            raise ValueError("gate min_bleu and max_drop must be >= 0")
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError("gate alpha must be in (0, 1)")
+
+
+@dataclass(frozen=True)
 class ExportConfig:
-    """The versioned SavedModel for TensorFlow Serving."""
+    """The versioned SavedModel for TensorFlow Serving, and the gate before it."""
 
     base_dir: str = "serving/models"
     max_input_length: int = 200
+    gate: GateConfig = field(default_factory=GateConfig)

@@ -3,7 +3,8 @@
 ``<base>/<version>/`` with integer versions; the SavedModel is written to a
 hidden temporary folder beside it and renamed into place, so a half-written
 export is never visible. ``assets.extra/`` carries the config, the
-SentencePiece models and version metadata.
+SentencePiece models, version metadata and any other JSON record given (the
+export gate's blessing record).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,15 @@ from seq2seq.translator import Translator
 
 
 def export_translator(
-    translator: Translator, base: Path, assets: dict[str, Path], metadata: dict[str, Any]
+    translator: Translator,
+    base: Path,
+    assets: dict[str, Path],
+    metadata: dict[str, Any],
+    records: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Save ``translator`` as the next version under ``base`` and return its folder."""
+    """Save ``translator`` as the next version under ``base`` and return its folder; ``assets``
+    (name -> file) are copied into ``assets.extra/``, ``records`` (name -> data) written there
+    as JSON."""
     base.mkdir(parents=True, exist_ok=True)
     version = (version_folders(base) or [0])[-1] + 1
     staging = base / f".staging-{version}-{os.getpid()}"
@@ -54,7 +62,8 @@ def export_translator(
         "tensorflow": tf.__version__,
         "signatures": list(SIGNATURES),
     }
-    (extra / METADATA_ASSET).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    for name, record in {METADATA_ASSET: info, **(records or {})}.items():
+        (extra / name).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     target = base / str(version)
     os.rename(staging, target)
     return target

@@ -17,7 +17,7 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     get_model_status_pb2,
@@ -29,13 +29,16 @@ from tensorflow_serving.apis import (
 
 from core.contract import SERVING_DEFAULT
 from serving.grpc_tensors import output_proto, read_inputs
-from serving.rest_api import ApiError, check_texts
+from serving.rest_api import BLESSING, ApiError, check_texts
 from serving.server_config import ConfigFileError, model_entries
 from serving.server_core import ServerCore
 from serving.status_codes import grpc_code
 
 log = logging.getLogger("serving.server")
 SIGNATURE_DEF = "signature_def"
+# Metadata fields a GetModelMetadataRequest may name: TF Serving's, and the version's blessing
+# record (a google.protobuf.Struct; absent for a version exported without one).
+METADATA_FIELDS = (SIGNATURE_DEF, BLESSING)
 
 
 def _spec(request: Any) -> tuple[str, int | None, str | None]:
@@ -111,17 +114,22 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
         fields = list(request.metadata_field)
         if not fields:
             raise ApiError(400, "GetModelMetadataRequest must specify at least one metadata_field")
-        unsupported = [name for name in fields if name != SIGNATURE_DEF]
+        unsupported = [name for name in fields if name not in METADATA_FIELDS]
         if unsupported:
             raise ApiError(400, f"Metadata field {unsupported[0]} is not supported")
         servable = self.core.servable(*_spec(request))
-        defs = get_model_metadata_pb2.SignatureDefMap()
-        for name, definition in servable.signature_defs.items():
-            json_format.ParseDict(definition, defs.signature_def[name])
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         response.model_spec.name = request.model_spec.name
         response.model_spec.version.value = servable.version
-        response.metadata[SIGNATURE_DEF].Pack(defs)
+        if SIGNATURE_DEF in fields:
+            defs = get_model_metadata_pb2.SignatureDefMap()
+            for name, definition in servable.signature_defs.items():
+                json_format.ParseDict(definition, defs.signature_def[name])
+            response.metadata[SIGNATURE_DEF].Pack(defs)
+        if BLESSING in fields and servable.blessing is not None:
+            record = struct_pb2.Struct()
+            json_format.ParseDict(servable.blessing, record)
+            response.metadata[BLESSING].Pack(record)
         return response
 
     async def _unimplemented(self, what: str, context: Any) -> None:

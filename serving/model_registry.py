@@ -7,11 +7,13 @@ answers requests that name no version, and version labels name versions.
 ``poll`` loads new versions while the old ones keep serving, then
 swaps them in; a folder that disappears is unloaded (requests already running
 on it finish). A version that fails to load is reported with its error and
-retried once its files change.
+retried once its files change. A version's blessing record (the export gate's
+decision, in its ``assets.extra``) is read with it, for the model metadata.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.contract import SAVED_MODEL_FILE, TEXT, version_folders
+from core.contract import ASSETS_EXTRA_DIR, BLESSING_ASSET, SAVED_MODEL_FILE, TEXT, version_folders
 from core.saved_model import exported_defaults, load_saved_model
 from serving.server_config import ModelEntry, VersionPolicy
 
@@ -32,7 +34,8 @@ class InvalidInput(ValueError):
 
 @dataclass(eq=False)  # hashed by identity: a batch key holds the servable it runs on
 class Servable:
-    """One loaded version: its signatures, their input names and dtypes, and defaults."""
+    """One loaded version: its signatures, their input names and dtypes, defaults, and the
+    export gate's blessing record (None for a version exported without one)."""
 
     version: int
     path: Path
@@ -40,6 +43,7 @@ class Servable:
     inputs: dict[str, dict[str, Any]]  # signature -> input name -> tf.DType
     defaults: dict[str, int | float]
     signature_defs: dict[str, Any]  # the SignatureDefMap as JSON
+    blessing: dict[str, Any] | None = None
 
     def run(
         self, signature: str, options: tuple[tuple[str, Any], ...], texts: list[str]
@@ -93,6 +97,23 @@ def signature_defs_json(path: Path) -> dict[str, Any]:
     }
 
 
+def read_blessing(path: Path) -> dict[str, Any] | None:
+    """The blessing record in ``path/assets.extra``; None if the version has none (exported
+    before the gate) or it cannot be read (a warning says why: it never stops serving)."""
+    file = path / ASSETS_EXTRA_DIR / BLESSING_ASSET
+    if not file.is_file():
+        return None
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        log.warning("%s: blessing record not shown: %s", file, err)
+        return None
+    if not isinstance(record, dict):
+        log.warning("%s: blessing record not shown: not a JSON object", file)
+        return None
+    return record
+
+
 def load_servable(path: Path, version: int) -> Servable:
     """Load the SavedModel at ``path`` with the signature metadata the API needs."""
     loaded = load_saved_model(path)
@@ -106,7 +127,8 @@ def load_servable(path: Path, version: int) -> Servable:
         option: _jsonable(value.reshape([1]))[0]
         for option, value in exported_defaults(loaded).items()
     }
-    return Servable(version, path, loaded, inputs, defaults, signature_defs_json(path))
+    signature_defs = signature_defs_json(path)
+    return Servable(version, path, loaded, inputs, defaults, signature_defs, read_blessing(path))
 
 
 def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:

@@ -27,6 +27,8 @@ from core.contract import (
     TEXT,
 )
 
+# The model metadata field of a version's blessing record (the export gate's decision).
+BLESSING = "blessing"
 MAX_BEAM_SIZE = 64
 # Scalar option inputs: (type, smallest, largest); they bound the work one request can ask for.
 OPTION_RANGES: dict[str, tuple[type, float, float]] = {
@@ -276,12 +278,19 @@ def status_response(versions: Sequence[tuple[int, str, str, str]]) -> dict[str, 
 
 
 def metadata_response(
-    model: str, version: int, signature_defs: Mapping[str, Any]
+    model: str,
+    version: int,
+    signature_defs: Mapping[str, Any],
+    blessing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``GetModelMetadataResponse`` with the SignatureDefMap as TF Serving writes it."""
+    """``GetModelMetadataResponse`` with the SignatureDefMap as TF Serving writes it, and the
+    version's blessing record (``BLESSING``) when it has one."""
+    metadata: dict[str, Any] = {"signature_def": {"signature_def": dict(signature_defs)}}
+    if blessing is not None:
+        metadata[BLESSING] = dict(blessing)
     return {
         "model_spec": {"name": model, "signature_name": "", "version": str(version)},
-        "metadata": {"signature_def": {"signature_def": dict(signature_defs)}},
+        "metadata": metadata,
     }
 
 

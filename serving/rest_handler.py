@@ -68,7 +68,9 @@ class RestHandler:
         servable = self.core.servable(route.model, route.version, route.label)
         if route.kind == "metadata":
             self._count(route, "", "OK")
-            return 200, metadata_response(route.model, servable.version, servable.signature_defs)
+            return 200, metadata_response(
+                route.model, servable.version, servable.signature_defs, servable.blessing
+            )
         limits = self.core.limits
         request = parse_predict(body or b"", servable.inputs, limits, servable.defaults)
         if not request.texts:

@@ -4,8 +4,11 @@ The report is ``report.json`` and ``report.md`` (with ``reports``' figures).
 
 The system is either a run's checkpoint (through the in-graph ``Translator``,
 with attention heatmaps) or an exported SavedModel (its ``serving_default``
-signature). Inputs are checked before anything is translated; every number is
-computed with sacrebleu and seeded, so the same inputs give the same files.
+signature). A baseline is either a file of its hypotheses or a second system,
+which translates the same source; the report then has both systems' scores, their
+difference with its interval and sacrebleu's paired test. Inputs are checked before
+anything is translated; every number is computed with sacrebleu and seeded, so the
+same inputs give the same files.
 """
 
 from __future__ import annotations
@@ -42,12 +45,14 @@ log = logging.getLogger("seq2seq")
 SCHEMA_VERSION = 1
 HYPOTHESES_FILE = "hypotheses.txt"
 FULL_VOCABULARY_FILE = "hypotheses_full_vocabulary.txt"
+BASELINE_FILE = "baseline_hypotheses.txt"  # a baseline system's translations
 AttentionFn = Callable[[Sequence[int], Sequence[str], Sequence[str]], list[AttentionMap]]
 
 
 @dataclass(frozen=True)
 class EvaluationData:
-    """Checked inputs: source lines, reference streams and optional baseline hypotheses."""
+    """Checked inputs: source lines, reference streams and optional baseline hypotheses
+    (with the description of the system that wrote them, when the evaluation ran it)."""
 
     source: Path
     sources: list[str]
@@ -55,6 +60,7 @@ class EvaluationData:
     references: list[list[str]]
     baseline_path: Path | None = None
     baseline: list[str] | None = None
+    baseline_system: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,11 @@ def _scores(
     significance = None
     if data.baseline is not None and data.baseline_path is not None:
         test = paired_significance(hyps, data.baseline, data.references, config)
-        significance = {"baseline": _path(data.baseline_path), **test}
+        significance = {
+            "baseline": _path(data.baseline_path),
+            "baseline_system": data.baseline_system,
+            **test,
+        }
     report = {
         **{key: metrics[key]["score"] for key in ("bleu", "chrf", "ter")},
         **{f"{key}_signature": metrics[key]["signature"] for key in ("bleu", "chrf", "ter")},
@@ -204,6 +214,18 @@ def _full_vocabulary(
     }
 
 
+def _with_baseline(
+    baseline: System, data: EvaluationData, out_dir: Path, batch_size: int
+) -> EvaluationData:
+    """``data`` with the ``baseline`` system's translations (``BASELINE_FILE``) as its
+    baseline hypotheses."""
+    path = out_dir / BASELINE_FILE
+    hyps = _translate(baseline.translate, data, path, batch_size)
+    return dataclasses.replace(
+        data, baseline_path=path, baseline=hyps, baseline_system=baseline.description
+    )
+
+
 def evaluate(
     system: System,
     data: EvaluationData,
@@ -211,11 +233,16 @@ def evaluate(
     config: EvaluateConfig,
     batch_size: int,
     experiment: str,
+    baseline: System | None = None,
 ) -> dict[str, Any]:
-    """Translate ``data.sources``, score, draw, and write the report files into ``out_dir``."""
+    """Translate ``data.sources`` (and with ``baseline`` translate them with that system too,
+    as the baseline of the paired tests), score, draw, and write the report files into
+    ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     hypothesis_path = out_dir / HYPOTHESES_FILE
     hyps = _translate(system.translate, data, hypothesis_path, batch_size)
+    if baseline is not None:
+        data = _with_baseline(baseline, data, out_dir, batch_size)
     scores, chrf = _scores(data, hyps, config)
     samples = sample_indices(len(hyps), config.samples, config.seed)
     report = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
+import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 from sacrebleu.significance import PairedTest, Result, _bootstrap_resample
@@ -194,6 +195,83 @@ def sample_indices(total: int, count: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(range(total), min(count, total)))
 
 
+def difference_interval(
+    spec: MetricSpec,
+    hypotheses: Sequence[str],
+    baseline: Sequence[str],
+    references: References,
+    resamples: int,
+    seed: int,
+) -> dict[str, float]:
+    """The 95% interval of ``spec``'s difference system − baseline, by paired bootstrap.
+
+    Both systems are resampled with sacrebleu's own resampling (``_bootstrap_resample``
+    under ``SACREBLEU_SEED=seed``): it draws its line indices with
+    ``numpy.random.default_rng(seed).choice(n, size=(resamples, n))``, exactly as
+    ``PairedTest(test_type="bs")`` draws them, so resample ``i`` of the system and of the
+    baseline score the same lines, and the system's resampled scores are those of sacrebleu's
+    paired bootstrap test itself. The difference of each pair of resampled scores is taken;
+    ``low`` and ``high`` are the order statistics sacrebleu's ``estimate_ci`` uses for its
+    95% interval (of ``resamples`` sorted differences, those at ``resamples // 40`` and
+    ``resamples - resamples // 40 - 1``), ``mean`` their mean.
+    """
+    metric = spec.make()
+    streams = _as_streams(references)
+    scores = []
+    for lines in (hypotheses, baseline):
+        stats = metric._extract_corpus_statistics(list(lines), streams)
+        with seeded(seed):
+            scores.append(
+                [float(s.score) for s in _bootstrap_resample(stats, metric, resamples)[1]]
+            )
+    differences = np.sort(np.array(scores[0]) - np.array(scores[1]))
+    cut = resamples // 40
+    return {
+        "mean": float(differences.mean()),
+        "low": float(differences[cut]),
+        "high": float(differences[resamples - cut - 1]),
+    }
+
+
+def _paired_test(
+    spec: MetricSpec,
+    hypotheses: Sequence[str],
+    baseline: Sequence[str],
+    references: References,
+    config: EvaluateConfig,
+) -> tuple[dict[str, Any], int, int]:
+    """One metric's paired test: its report entry, the test's samples and the resamples of
+    the difference's interval."""
+    with seeded(config.seed):
+        test = PairedTest(
+            [("baseline", list(baseline)), ("system", list(hypotheses))],
+            {spec.key: spec.make()},
+            _as_streams(references),
+            test_type=config.paired_test,
+            n_samples=config.paired_samples,
+        )
+        signatures, table = test()
+    resamples = test.n_samples if config.paired_test == "bs" else config.bootstrap
+    (name,) = signatures
+    base, system = (cast(Result, result) for result in table[name])
+    interval = None
+    if resamples >= 2:
+        interval = difference_interval(
+            spec, hypotheses, baseline, references, resamples, config.seed
+        )
+    entry = {
+        "label": spec.label,
+        "baseline": float(base.score),
+        "system": float(system.score),
+        "delta": float(system.score - base.score),
+        "delta_ci95": interval,
+        "p_value": float(cast(float, system.p_value)),
+        "higher_is_better": spec.higher_is_better,
+        "signature": str(signatures[name]),
+    }
+    return entry, test.n_samples, resamples
+
+
 def paired_significance(
     hypotheses: Sequence[str],
     baseline: Sequence[str],
@@ -201,29 +279,19 @@ def paired_significance(
     config: EvaluateConfig,
 ) -> dict[str, Any]:
     """sacrebleu's paired bootstrap (``bs``) or approximate randomization (``ar``) test of the
-    system against the baseline, per metric; ``delta`` is system minus baseline."""
+    system against the baseline, per metric; ``delta`` is system minus baseline, ``delta_ci95``
+    its 95% interval (``difference_interval``) from the paired test's own resamples (``bs``),
+    or from ``config.bootstrap`` paired resamples (``ar``; none when that is 0)."""
     metrics: dict[str, dict[str, Any]] = {}
-    samples = 0
+    samples = resamples = 0
     for spec in metric_specs(config):
-        with seeded(config.seed):
-            test = PairedTest(
-                [("baseline", list(baseline)), ("system", list(hypotheses))],
-                {spec.key: spec.make()},
-                _as_streams(references),
-                test_type=config.paired_test,
-                n_samples=config.paired_samples,
-            )
-            signatures, table = test()
-        samples = test.n_samples
-        (name,) = signatures
-        base, system = (cast(Result, result) for result in table[name])
-        metrics[spec.key] = {
-            "label": spec.label,
-            "baseline": float(base.score),
-            "system": float(system.score),
-            "delta": float(system.score - base.score),
-            "p_value": float(cast(float, system.p_value)),
-            "higher_is_better": spec.higher_is_better,
-            "signature": str(signatures[name]),
-        }
-    return {"test": config.paired_test, "samples": samples, "seed": config.seed, "metrics": metrics}
+        metrics[spec.key], samples, resamples = _paired_test(
+            spec, hypotheses, baseline, references, config
+        )
+    return {
+        "test": config.paired_test,
+        "samples": samples,
+        "seed": config.seed,
+        "interval_resamples": resamples,
+        "metrics": metrics,
+    }

@@ -147,3 +147,47 @@ def test_mismatched_inputs_exit_2_naming_the_counts(
     errors = [line for line in capsys.readouterr().err.splitlines() if "nmt: error:" in line]
     assert len(errors) == 1 and expected in errors[0], errors
     assert not (tmp_path / "out").exists()
+
+
+def test_the_served_version_as_baseline_is_translated_beside_the_system(
+    tiny_run: dict[str, Path], tmp_path: Path
+) -> None:
+    text = tiny_run["run_dir"] / "data" / "text"
+    files = {}
+    for lang in ("en", "es"):
+        files[lang] = tmp_path / f"five.{lang}"
+        lines = text.joinpath(f"test.{lang}").read_text(encoding="utf-8").splitlines()[:5]
+        files[lang].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["evaluate", str(tiny_run["config"]), "--set", "evaluate.baseline=served"]
+    args += ["--model", str(tiny_run["export_base"] / "1"), "--src", str(files["en"])]
+    assert main([*args, "--ref", str(files["es"]), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    significance = report["significance"]
+    served = {"kind": "saved_model", "path": str(tiny_run["export_base"] / "1"), "decode": None}
+    assert significance["baseline_system"] == served
+    assert significance["baseline"] == str(out / "baseline_hypotheses.txt")
+    # The same model on both sides: the same translations, no difference.
+    assert (out / "baseline_hypotheses.txt").read_text() == (out / "hypotheses.txt").read_text()
+    bleu = significance["metrics"]["bleu"]
+    assert bleu["baseline"] == bleu["system"] == report["bleu"] and bleu["delta"] == 0.0
+    assert bleu["delta_ci95"] == {"mean": 0.0, "low": 0.0, "high": 0.0}
+    assert "Baseline: saved model" in (out / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("baseline", ["missing", "served"])
+def test_a_baseline_that_is_not_there_exits_2(
+    baseline: str, tiny_run: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["evaluate", str(tiny_run["config"]), "--out", str(tmp_path / "out")]
+    args += ["--set", f"export.base_dir={tmp_path / 'models'}"]
+    if baseline == "missing":
+        args += ["--baseline", str(tmp_path / "missing")]
+        expected = f"{tmp_path / 'missing'}: baseline not found (expected 'served', an export"
+    else:
+        args += ["--baseline", "served"]
+        expected = f"baseline 'served': no version is served under {tmp_path / 'models' / 'tiny'}"
+    assert main(args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "nmt: error:" in line]
+    assert len(errors) == 1 and expected in errors[0], errors
+    assert not (tmp_path / "out").exists()

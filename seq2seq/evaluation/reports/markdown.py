@@ -102,37 +102,63 @@ def _length(report: dict[str, Any]) -> list[str]:
 
 
 def _verdict(entry: dict[str, Any]) -> str:
-    if entry["p_value"] >= 0.05:
+    # Equal scores are no difference, whatever the p-value (sacrebleu's paired bootstrap gives
+    # identical systems p = 1 / (samples + 1)).
+    if entry["p_value"] >= 0.05 or entry["delta"] == 0:
         return "no significant difference"
     better = (entry["delta"] > 0) == entry["higher_is_better"]
     return "system better" if better else "system worse"
+
+
+def _interval(entry: dict[str, Any]) -> str:
+    ci = entry.get("delta_ci95")
+    return "–" if ci is None else f"[{ci['low']:+.2f}, {ci['high']:+.2f}]"
+
+
+def _baseline(test: dict[str, Any]) -> str:
+    """What the baseline is: a system this evaluation ran, or a file of hypotheses."""
+    system = test.get("baseline_system")
+    if system is None:
+        return f"Baseline hypotheses: `{test['baseline']}`"
+    return (
+        f"Baseline: {system['kind'].replace('_', ' ')} `{system['path']}`, "
+        f"its translations in `{test['baseline']}`"
+    )
 
 
 def _significance(report: dict[str, Any]) -> list[str]:
     test = report["significance"]
     if test is None:
         return []
+    resamples = test.get("interval_resamples", 0)
     lines = [
         "## Paired significance against the baseline",
         "",
-        f"Baseline hypotheses: `{test['baseline']}`; {_TESTS[test['test']]}, "
+        f"{_baseline(test)}; {_TESTS[test['test']]}, "
         f"{test['samples']} samples, seed {test['seed']}. Δ = system − baseline; "
         "verdicts at p < 0.05.",
         "",
     ]
+    if resamples:
+        lines += [
+            f"Δ's 95% interval: the central 95% of the differences of {resamples} paired "
+            "bootstrap resamples (sacrebleu's resampling, the same lines for both systems).",
+            "",
+        ]
     rows = [
         [
             e["label"],
             f"{e['baseline']:.2f}",
             f"{e['system']:.2f}",
             f"{e['delta']:+.2f}",
+            _interval(e),
             f"{e['p_value']:.4f}",
             _verdict(e),
         ]
         for e in test["metrics"].values()
     ]
-    header = ["Metric", "Baseline", "System", "Δ", "p-value", "Verdict"]
-    return lines + _table(header, rows, "lrrrrl")
+    header = ["Metric", "Baseline", "System", "Δ", "Δ 95% CI", "p-value", "Verdict"]
+    return lines + _table(header, rows, "lrrrlrl")
 
 
 def _full_vocabulary(report: dict[str, Any]) -> list[str]:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -49,3 +51,27 @@ def test_run_on_a_training_cluster_is_refused_before_tensorflow(tmp_path: Path) 
     assert done.stdout.split() == ["2", "False"]
     assert "nmt train` on every worker" in done.stderr
     assert not (tmp_path / "runs").exists()  # nothing locked or written
+
+
+def test_a_refused_run_exits_with_the_gate_status_and_force_reaches_the_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nmt import cli, stages
+    from seq2seq.gate import GateRefused
+
+    forced: list[bool] = []
+
+    def refuse(config: object, force: bool) -> None:
+        forced.append(force)
+        if not force:
+            raise GateRefused("refused by the export gate: candidate BLEU 1.00; report: r.md")
+
+    monkeypatch.setattr(stages, "run_all", refuse)
+    args = ["run", str(REPO / "configs" / "tiny.yaml"), "--set", f"run_root={tmp_path}"]
+    args += ["--set", f"export.base_dir={tmp_path / 'models'}"]
+    assert cli.main(args) == cli.EXIT_GATE_REFUSED == 3
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "nmt: refused by the export gate: candidate BLEU 1.00; report: r.md"
+    )
+    assert cli.main([*args, "--force"]) == 0
+    assert forced == [False, True]

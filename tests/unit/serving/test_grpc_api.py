@@ -1,4 +1,5 @@
-"""The gRPC services on a stand-in model: a full queue, a missed deadline, a model failure."""
+"""The gRPC services on a stand-in model: a full queue, a missed deadline, a model failure,
+the blessing record in the model metadata."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from typing import Any
 import grpc
 import pytest
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from google.protobuf import json_format, struct_pb2
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
 
 from serving.grpc_api import GrpcServer
 from serving.model_manager import ModelManager
@@ -32,6 +38,7 @@ class HeldServable:
         self.defaults: dict[str, Any] = {}
         outputs = {"translations": {"dtype": "DT_STRING"}, "scores": {"dtype": "DT_FLOAT"}}
         self.signature_defs = {"serving_default": {"outputs": outputs}}
+        self.blessing: dict[str, Any] | None = None
         self.release = threading.Event()
         self.entered = threading.Event()
 
@@ -101,3 +108,28 @@ def test_deadline_and_model_failure_codes(served: tuple[Any, HeldServable, Serve
         stub.Predict(request(["fail"]), 30)
     assert caught.value.code() == grpc.StatusCode.INTERNAL
     assert caught.value.details() == "Prediction failed: RuntimeError: model exploded"
+
+
+def metadata(stub: Any, fields: list[str]) -> Any:
+    message = get_model_metadata_pb2.GetModelMetadataRequest()
+    message.model_spec.name = "m"
+    message.metadata_field.extend(fields)
+    return stub.GetModelMetadata(message, 30)
+
+
+def test_metadata_shows_the_blessing_record_when_asked(
+    served: tuple[Any, HeldServable, ServerCore],
+) -> None:
+    stub, servable, _ = served
+    assert set(metadata(stub, ["signature_def", "blessing"]).metadata) == {"signature_def"}
+    servable.blessing = {"decision": "blessed", "forced": False, "baseline": {"version": 1}}
+    answer = metadata(stub, ["signature_def", "blessing"])
+    assert set(answer.metadata) == {"signature_def", "blessing"}
+    record = struct_pb2.Struct()
+    assert answer.metadata["blessing"].Unpack(record)
+    assert json_format.MessageToDict(record) == servable.blessing
+    assert set(metadata(stub, ["blessing"]).metadata) == {"blessing"}
+    with pytest.raises(grpc.RpcError) as caught:
+        metadata(stub, ["blessing", "other"])
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "Metadata field other is not supported"

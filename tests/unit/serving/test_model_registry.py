@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from serving.model_registry import ModelRegistry
+from serving.model_registry import ModelRegistry, read_blessing
 from serving.server_config import ModelEntry, VersionPolicy
 
 ALL = VersionPolicy("all")
@@ -127,3 +127,17 @@ def test_watcher_thread_picks_up_new_versions(tmp_path: Path, loader: Loader) ->
             time.sleep(0.01)
     finally:
         registry.stop()
+
+
+def test_blessing_record_is_read_when_there_is_a_readable_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = add_version(tmp_path, 1)
+    assert read_blessing(version) is None  # exported before the gate
+    (version / "assets.extra").mkdir()
+    record = version / "assets.extra" / "blessing.json"
+    record.write_text('{"decision": "blessed", "forced": true}')
+    assert read_blessing(version) == {"decision": "blessed", "forced": True}
+    record.write_text('{"decision": ')
+    assert read_blessing(version) is None
+    assert "blessing record not shown" in caplog.text

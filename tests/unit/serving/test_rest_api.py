@@ -211,4 +211,7 @@ def test_status_metadata_and_error_shapes() -> None:
     meta = metadata_response("m", 2, {"serving_default": {"method_name": "x"}})
     assert meta["model_spec"] == {"name": "m", "signature_name": "", "version": "2"}
     assert meta["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert "blessing" not in meta["metadata"]
+    blessed = metadata_response("m", 2, {}, {"decision": "blessed"})
+    assert blessed["metadata"]["blessing"] == {"decision": "blessed"}
     assert error_body("boom") == {"error": "boom"}

@@ -41,6 +41,7 @@ class FakeServable:
         self.defaults = {"beam_size": 2, "alpha": 0.6, "max_length_a": 1.5, "max_length_b": 5}
         outputs = {"outputs": {"scores": {}, "translations": {}}}
         self.signature_defs = {"serving_default": outputs, "nbest": outputs}
+        self.blessing = {"decision": "blessed", "forced": False} if version == 2 else None
 
     def run(self, signature: str, options: Any, texts: list[str]) -> dict[str, list[Any]]:
         if "fail" in texts:
@@ -137,6 +138,9 @@ def test_status_and_metadata(app: RestHandler) -> None:
     assert [row["version"] for row in body["model_version_status"]] == ["2", "1"]
     status, body = asyncio.run(app.handle_async("GET", "/v1/models/m/versions/1/metadata", None))
     assert status == 200 and body["model_spec"]["version"] == "1"
+    assert set(body["metadata"]) == {"signature_def"}  # exported without a blessing record
+    status, body = asyncio.run(app.handle_async("GET", "/v1/models/m/metadata", None))
+    assert body["metadata"]["blessing"] == {"decision": "blessed", "forced": False}
 
 
 @pytest.fixture

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 
+import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.significance import PairedTest, Result, estimate_ci
 
 from seq2seq.config import BleuVariant, EvaluateConfig
 from seq2seq.evaluation.scores import (
@@ -106,3 +109,75 @@ def test_paired_significance_against_a_worse_baseline(test: str) -> None:
     assert f"{test}:200" in bleu["signature"]
     assert result["metrics"]["ter"]["delta"] < 0
     assert paired_significance(HYPS, WORSE, REFS, config) == result
+
+
+def _corpus(seed: int, lines: int = 40) -> tuple[list[str], list[str], list[str]]:
+    """References, and two systems that change one word in 3 (system) or 2 (baseline)."""
+    words = list("abcdefghijklmn.")  # one-letter words
+    rng = random.Random(seed)
+    refs = [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(lines)]
+
+    def noisy(every: int) -> list[str]:
+        return [
+            " ".join(w if rng.randrange(every) else rng.choice(words) for w in ref.split())
+            for ref in refs
+        ]
+
+    return refs, noisy(3), noisy(2)
+
+
+def _resampled_bleu(hyps: list[str], refs: list[str], rows: np.ndarray) -> np.ndarray:
+    """Corpus BLEU (sacrebleu's public API) of each resample of line indices."""
+    return np.array(
+        [
+            BLEU().corpus_score([hyps[i] for i in row], [[refs[i] for i in row]]).score
+            for row in rows
+        ]
+    )
+
+
+@pytest.mark.parametrize("test", ["bs", "ar"])
+def test_paired_p_value_and_difference_interval_equal_sacrebleu_own(
+    test: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs, system, baseline = _corpus(5)
+    config = EvaluateConfig(paired_test=test, paired_samples=300, bootstrap=200, seed=7)
+    ours = paired_significance(system, baseline, [refs], config)["metrics"]["bleu"]
+
+    monkeypatch.setenv("SACREBLEU_SEED", "7")
+    named = [("baseline", baseline), ("system", system)]
+    paired = PairedTest(named, {"BLEU": BLEU()}, [refs], test_type=test, n_samples=300)
+    _, table = paired()
+    theirs = table["BLEU"][1]
+    assert isinstance(theirs, Result)
+    assert ours["p_value"] == theirs.p_value
+    assert ours["delta"] == pytest.approx(
+        theirs.score - BLEU().corpus_score(baseline, [refs]).score
+    )
+
+    # sacrebleu's resampling indices, every resample scored by its public corpus_score.
+    resamples = 300 if test == "bs" else 200
+    rows = np.random.default_rng(7).choice(len(refs), size=(resamples, len(refs)), replace=True)
+    scores = _resampled_bleu(system, refs, rows)
+    if test == "bs":  # the same resamples as sacrebleu's paired bootstrap test
+        mean, halfwidth = estimate_ci(scores)
+        assert theirs.mean == pytest.approx(mean, abs=1e-4)
+        assert theirs.ci == pytest.approx(halfwidth, abs=1e-4)
+    differences = np.sort(scores - _resampled_bleu(baseline, refs, rows))
+    cut = resamples // 40
+    assert ours["delta_ci95"] == pytest.approx(
+        {
+            "mean": differences.mean(),
+            "low": differences[cut],
+            "high": differences[resamples - cut - 1],
+        },
+        abs=1e-4,
+    )
+    assert ours["delta_ci95"]["low"] < ours["delta"] < ours["delta_ci95"]["high"]
+
+
+def test_no_difference_interval_for_randomization_without_bootstrap() -> None:
+    config = EvaluateConfig(paired_test="ar", paired_samples=100, bootstrap=0)
+    result = paired_significance(HYPS, WORSE, REFS, config)
+    assert result["interval_resamples"] == 0
+    assert result["metrics"]["bleu"]["delta_ci95"] is None

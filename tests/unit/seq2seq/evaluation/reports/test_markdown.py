@@ -59,12 +59,14 @@ def report() -> dict[str, Any]:
             "test": "bs",
             "samples": 1000,
             "seed": 12345,
+            "interval_resamples": 1000,
             "metrics": {
                 "bleu": {
                     "label": "BLEU",
                     "baseline": 18.0,
                     "system": 20.0,
                     "delta": 2.0,
+                    "delta_ci95": {"mean": 2.1, "low": 0.5, "high": 3.25},
                     "p_value": 0.01,
                     "higher_is_better": True,
                 },
@@ -73,6 +75,7 @@ def report() -> dict[str, Any]:
                     "baseline": 58.0,
                     "system": 60.0,
                     "delta": 2.0,
+                    "delta_ci95": None,
                     "p_value": 0.3,
                     "higher_is_better": False,
                 },
@@ -99,8 +102,9 @@ def test_markdown_has_every_section_and_escapes_cells() -> None:
         "BLEU|nrefs:1|version:2.6.0 = 20.00",
         "ratio: **0.950**",
         "| 11+ | 0 | – | – |",
-        "| BLEU | 18.00 | 20.00 | +2.00 | 0.0100 | system better |",
-        "| TER | 58.00 | 60.00 | +2.00 | 0.3000 | no significant difference |",
+        "Baseline hypotheses: `base.txt`",
+        "| BLEU | 18.00 | 20.00 | +2.00 | [+0.50, +3.25] | 0.0100 | system better |",
+        "| TER | 58.00 | 60.00 | +2.00 | – | 0.3000 | no significant difference |",
         "| 2 | 50.0 | a \\| b | x<br>y | *(empty)* |",
         "![Training curves](training_curves.png)",
         "![Attention weights, line 1](attention_1.png)",
@@ -108,3 +112,23 @@ def test_markdown_has_every_section_and_escapes_cells() -> None:
     ):
         assert part in text, part
     assert cell("a<b|c") == "a&lt;b\\|c"
+
+
+def test_a_baseline_system_is_named_with_its_translations() -> None:
+    data = report()
+    data["significance"]["baseline"] = "out/baseline_hypotheses.txt"
+    data["significance"]["baseline_system"] = {
+        "kind": "saved_model",
+        "path": "serving/models/demo/2",
+        "decode": None,
+    }
+    text = render_markdown(data)
+    assert (
+        "Baseline: saved model `serving/models/demo/2`, its translations in "
+        "`out/baseline_hypotheses.txt`" in text
+    )
+    assert "central 95% of the differences of 1000 paired bootstrap resamples" in text
+    data["significance"]["metrics"]["bleu"].update(delta=0.0, p_value=0.001)
+    assert "| +0.00 | [+0.50, +3.25] | 0.0010 | no significant difference |" in render_markdown(
+        data
+    )
