@@ -9,6 +9,7 @@ config's run's SentencePiece models byte for byte (``seq2seq.ensemble``).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -127,6 +128,8 @@ def export_run(config: ExperimentConfig, layout: RunLayout, run_dirs: Sequence[P
     }
     if run_dirs:
         metadata["members"] = [member.metadata() for member in members]
+    if layout.parent.is_file():  # the run started from a parent: its lineage
+        metadata["parent"] = json.loads(layout.parent.read_text(encoding="utf-8"))
     translator = make_translator(config, ensemble(models))
     path = export_translator(translator, config.export_dir, assets, metadata)
     log.info("exported %s (%d model%s)", path, len(models), "" if len(models) == 1 else "s")
