@@ -92,7 +92,7 @@ def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
         layout,
         _dev_text(config, layout),
         _dev_translate_fn(config),
-        _parent_weights(config),
+        parent_weights(config),
     )
     result = trainer.train()
     if config.train.average.method == "last":
@@ -100,7 +100,7 @@ def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
     return result
 
 
-def _parent_weights(config: ExperimentConfig) -> ParentWeights | None:
+def parent_weights(config: ExperimentConfig) -> ParentWeights | None:
     """Where the run's first weights come from: its parent's, unless it has none or resumes
     its own checkpoints."""
     parent = checked_parent(config, "train")
