@@ -119,7 +119,8 @@ class Trainer:
 
     def _resume(self, parent: ParentWeights | None) -> None:
         """Every worker restores the chief's newest checkpoint, if there is one, else starts
-        from ``parent``'s weights (the chief records it in ``parent.json``)."""
+        from ``parent``'s weights, if any (the chief records it in ``parent.json``, or removes
+        the record of an earlier start)."""
         latest = self.manager.latest
         if latest:
             restore(self.checkpoint, latest)
@@ -132,7 +133,10 @@ class Trainer:
                 self.ema.restart()
             if self.worker.is_chief:
                 write_record(self.layout.parent, record)
-            log.info("started from %s (kept: %s)", record["checkpoint"], parent.keep or "none")
+            kept = ", ".join(parent.keep) or "nothing else"
+            log.info("started from the parent %s (kept: %s)", record["checkpoint"], kept)
+        elif self.worker.is_chief:
+            self.layout.parent.unlink(missing_ok=True)  # a start from random weights
 
     @property
     def step(self) -> int:

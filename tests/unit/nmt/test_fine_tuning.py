@@ -125,6 +125,10 @@ def test_step_zero_translates_the_dev_set_as_the_parent_run(
     record = json.loads(RunLayout(config.run_dir).parent.read_text())
     best = tf.train.latest_checkpoint(str(RunLayout(tiny_run["run_dir"]).best))
     assert (record["kind"], record["checkpoint"]) == ("run", best)
+    keras.backend.clear_session()
+    train = dataclasses.replace(config.train, tensorboard=False)
+    Trainer(config.model, train, RunLayout(config.run_dir))  # from random weights: no parent
+    assert not RunLayout(config.run_dir).parent.exists()
 
 
 def test_step_zero_translates_the_dev_set_as_the_parent_export(
