@@ -145,6 +145,10 @@ class DataLayout:
 # --- The run folder ``runs/<experiment>/`` ---------------------------------------------------
 
 CONFIG_FILE = "config.yaml"  # the resolved config, in the run folder and in the export
+# The parent a run's weights started from (``train.init_from``), in a fine-tuned run only.
+PARENT_FILE = "parent.json"
+# TensorFlow's file that names a checkpoint folder's newest checkpoint.
+CHECKPOINT_STATE = "checkpoint"
 
 
 @dataclass(frozen=True)
@@ -217,10 +221,22 @@ class RunLayout:
         """The resolved config the run used."""
         return self.root / CONFIG_FILE
 
+    @property
+    def parent(self) -> Path:
+        """``parent.json``: the run or export whose weights this run started from, if any."""
+        return self.root / PARENT_FILE
+
+    @property
+    def checkpoint_folders(self) -> tuple[Path, ...]:
+        """Every folder of model checkpoints: best, averaged and the rolling checkpoints."""
+        return (self.best, self.averaged, self.checkpoints)
+
 
 # --- The export ``serving/models/<experiment>/<version>/`` -----------------------------------
 
 SAVED_MODEL_FILE = "saved_model.pb"
+# The SavedModel's variables: a TensorFlow checkpoint with this prefix in the version folder.
+VARIABLES_PREFIX = "variables/variables"
 ASSETS_EXTRA_DIR = "assets.extra"
 # Files in ``assets.extra/``: the run's config, both SentencePiece models, version metadata,
 # and the blessing record: the export gate's scores, baseline version, test set, sacrebleu

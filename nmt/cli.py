@@ -21,6 +21,8 @@ COMMANDS = ("run", "preprocess", "train", "evaluate", "export", "average")
 EXIT_GATE_REFUSED = 3
 # The commands that write the run folder, and so hold its lock.
 WRITERS = ("run", "preprocess", "train", "export", "average")
+# The commands that read the parent of a run started from one (``train.init_from``).
+PARENT_READERS = ("run", "preprocess", "train")
 
 
 def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
@@ -134,10 +136,13 @@ def _dispatch(args: argparse.Namespace) -> None:
             print(path)
         return
     from nmt.config import load_config
+    from nmt.parent import checked_parent
 
-    # The config is read, and the folders locked, before TensorFlow is imported, so
-    # their errors come at once.
+    # The config and its parent are read, and the folders locked, before TensorFlow is
+    # imported, so their errors come at once (and a bad parent writes nothing).
     config = load_config(args.config, tuple(args.overrides))
+    if args.command in PARENT_READERS:
+        checked_parent(config, args.command)
     with ExitStack() as stack:
         if args.command in WRITERS and _writes_run_folder(args.command, config):
             stack.enter_context(folder_lock(RunLayout(config.run_dir).lock))

@@ -10,6 +10,7 @@ config's run's SentencePiece models byte for byte (``seq2seq.ensemble``).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -142,6 +143,8 @@ def export_run(
     }
     if run_dirs:
         metadata["members"] = [member.metadata() for member in members]
+    if layout.parent.is_file():  # the run started from a parent: its lineage
+        metadata["parent"] = json.loads(layout.parent.read_text(encoding="utf-8"))
     translator = make_translator(config, ensemble(models))
     blessing = bless(config, translator, force)
     path = export_translator(

@@ -24,6 +24,7 @@ from core.data_complete import check_complete
 from core.run_lock import folder_lock
 from nmt.config import ExperimentConfig, to_dict
 from nmt.export_stage import export_run
+from nmt.parent import checked_parent
 from nmt.translator_setup import load_translator, make_translator
 from seq2seq.averaged_run import AverageResult, average_last
 from seq2seq.cluster import refuse_cluster, this_worker
@@ -37,6 +38,7 @@ from seq2seq.evaluation.systems import (
     saved_model_system,
 )
 from seq2seq.model import Seq2Seq
+from seq2seq.parent_weights import ParentWeights
 from seq2seq.training import Trainer, TrainResult
 
 log = logging.getLogger("seq2seq")
@@ -68,8 +70,10 @@ def preprocess(config: ExperimentConfig) -> dict[str, Any]:
     # imports it, and training, evaluation and export do not need it.
     from pipeline.preprocess import run_preprocess
 
+    parent = checked_parent(config, "preprocess")
+    models = (str(parent.source_spm), str(parent.target_spm)) if parent else None
     with writing(config):
-        return run_preprocess(config.data, _layout(config).data)
+        return run_preprocess(config.data, _layout(config).data, models)
 
 
 def train(config: ExperimentConfig) -> TrainResult:
@@ -88,12 +92,28 @@ def train(config: ExperimentConfig) -> TrainResult:
 
 def _train(config: ExperimentConfig, layout: RunLayout) -> TrainResult:
     trainer = Trainer(
-        config.model, config.train, layout, _dev_text(config, layout), _dev_translate_fn(config)
+        config.model,
+        config.train,
+        layout,
+        _dev_text(config, layout),
+        _dev_translate_fn(config),
+        parent_weights(config),
     )
     result = trainer.train()
     if config.train.average.method == "last":
         _average(config, layout, config.train.average.last)
     return result
+
+
+def parent_weights(config: ExperimentConfig) -> ParentWeights | None:
+    """Where the run's first weights come from: its parent's, unless it has none or resumes
+    its own checkpoints."""
+    parent = checked_parent(config, "train")
+    if parent is None:
+        return None
+    return ParentWeights(
+        parent.weights, parent.kind == "export", config.train.init_keep, parent.record()
+    )
 
 
 def _dev_translate_fn(config: ExperimentConfig) -> Callable[[Seq2Seq], TranslateFn]:

@@ -7,7 +7,8 @@ One Beam pipeline, whose steps are:
 2. ``WriteCleanOutputs``: merge the sorted parts into ``text/`` and
    ``rejects.tsv`` (streaming).
 3. ``TrainSentencePiece`` (single machine, one element): train on a bounded
-   sample of the train split.
+   sample of the train split; or ``ReuseSentencePiece``: copy a parent run's models
+   (``pipeline.parent_subwords``), so the corpus is encoded with the parent's vocabulary.
 4. ``EncodeSplits`` (parallel): encode text chunks → ``tfrecords/`` shards.
 5. ``LexicalTable`` (parallel passes, each merged by one step): each source
    piece's likeliest target pieces → ``lexical_table.json``.
@@ -50,6 +51,7 @@ from pipeline.config import PreprocessConfig
 from pipeline.encoding import EncodeSplits
 from pipeline.errors import CorpusError, OutputError
 from pipeline.lexical_table import STATS_PART, LexicalTable
+from pipeline.parent_subwords import ReuseSentencePiece
 from pipeline.readers import FileTask, ResolvedInput, resolve_input
 from pipeline.sample_corpus import write_corpus
 from pipeline.splitting import LEAKAGE
@@ -101,8 +103,15 @@ def build_pipeline(
     tasks: list[FileTask],
     layout: DataLayout,
     buckets: int,
+    models: tuple[str, str] | None = None,
 ) -> None:
-    """Adds the whole stage to ``p``; its last step depends on every output."""
+    """Adds the whole stage to ``p``; its last step depends on every output. ``models``:
+    the parent's source and target SentencePiece models, used instead of training new ones."""
+    subwords = (
+        ReuseSentencePiece(models, layout)
+        if models
+        else TrainSentencePiece(config.sentencepiece, layout)
+    )
     entries = (
         p
         | "ListChunks" >> beam.Create(list(enumerate(tasks)))
@@ -113,7 +122,7 @@ def build_pipeline(
     _ = (
         entries
         | "WriteCleanOutputs" >> WriteCleanOutputs(layout)
-        | "TrainSentencePiece" >> TrainSentencePiece(config.sentencepiece, layout)
+        | ("ReuseSentencePiece" if models else "TrainSentencePiece") >> subwords
         | "EncodeSplits"
         >> EncodeSplits(layout, config.num_shards, config.sentencepiece.subword_sampling)
         | "LexicalTable" >> LexicalTable(config.lexical_table, layout)
@@ -179,7 +188,8 @@ def _collect_stats(config: PreprocessConfig, layout: DataLayout) -> dict[str, An
     if "error" in sp_stats:
         raise CorpusError(sp_stats["error"])
     sizes = sp_stats["source_vocab_size"], sp_stats["target_vocab_size"]
-    LOG.info("training SentencePiece: vocab sizes source %d, target %d", *sizes)
+    how = "the parent's" if "reused_from" in sp_stats else "training"
+    LOG.info("%s SentencePiece: vocab sizes source %d, target %d", how, *sizes)
     LOG.info("encoding: train into %d shard(s), dev and test into 1", config.num_shards)
     table = read_json(layout.work(STATS_PART))
     LOG.info("lexical table: %s, %d source pieces", table["method"], table["source_pieces"])
@@ -255,7 +265,7 @@ def _discard(layout: DataLayout) -> None:
         LOG.warning("could not remove the partial outputs under %s: %s", layout.root, err)
 
 
-def _run(config: PreprocessConfig, layout: DataLayout) -> dict:
+def _run(config: PreprocessConfig, layout: DataLayout, models: tuple[str, str] | None) -> dict:
     inputs = _resolve_inputs(config, layout.root)
     _prepare(layout)
     tasks = [task for r in inputs for task in r.tasks]
@@ -263,7 +273,7 @@ def _run(config: PreprocessConfig, layout: DataLayout) -> dict:
     LOG.info("cleaning: %d chunk(s) into %d bucket(s)", len(tasks), buckets)
     try:
         options = PipelineOptions(list(config.beam_args))
-        run_pipeline(options, build_pipeline, config, tasks, layout, buckets)
+        run_pipeline(options, build_pipeline, config, tasks, layout, buckets, models)
         stats = _collect_stats(config, layout)
     finally:
         _remove_work(layout)
@@ -274,8 +284,14 @@ def _run(config: PreprocessConfig, layout: DataLayout) -> dict:
     return stats
 
 
-def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
+def run_preprocess(
+    config: PreprocessConfig, out_dir: str | Path, models: tuple[str, str] | None = None
+) -> dict:
     """Runs the whole preprocessing stage into ``out_dir`` and returns its stats.
+
+    ``models``: a parent's source and target SentencePiece models (paths or URLs), which the
+    corpus is encoded with instead of models trained on it (``data.sentencepiece``'s training
+    settings are then unused; its subword sampling is not).
 
     ``out_dir`` is a local folder or a URL of a Beam file system that every
     worker can reach. The stats are also written to ``out_dir/stats.json``, and
@@ -288,7 +304,7 @@ def run_preprocess(config: PreprocessConfig, out_dir: str | Path) -> dict:
     root = output_root(out_dir)
     layout = DataLayout(root, config.source_lang, config.target_lang, join=FileSystems.join)
     try:
-        return _run(config, layout)
+        return _run(config, layout, models)
     except (OSError, RuntimeError) as err:
         cause = _os_error(err)
         if cause is None:

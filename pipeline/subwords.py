@@ -17,7 +17,8 @@ import heapq
 import io
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -154,14 +155,17 @@ def train_sentencepiece(
     return stats
 
 
-def _train_step(index: Any, config: SentencePieceConfig, layout: DataLayout) -> Iterator[Any]:
-    """Trains the models from the train text, writes their stats and passes ``index`` on.
+def subword_step(
+    index: Any, make_models: Callable[[], dict[str, Any]], layout: DataLayout
+) -> Iterator[Any]:
+    """Runs ``make_models`` (which writes both models and returns their stats), writes the
+    stats and passes ``index`` on.
 
-    A ``CorpusError`` (nothing to train on) is written to the stats as ``error``
-    for the driver to report, and stops the pipeline's encoding (no element).
+    A ``CorpusError`` (nothing to train on, an unusable model) is written to the stats as
+    ``error`` for the driver to report, and stops the pipeline's encoding (no element).
     """
     try:
-        stats = train_sentencepiece(*layout.texts("train"), config, layout.path(SENTENCEPIECE_DIR))
+        stats = make_models()
     except CorpusError as err:
         stats = {"error": str(err)}
     with FileSystems.create(layout.work("sentencepiece.json")) as handle:
@@ -181,4 +185,11 @@ class TrainSentencePiece(beam.PTransform):
         self._config, self._layout = config, layout
 
     def expand(self, index: beam.PCollection) -> beam.PCollection:
-        return index | "TrainOnTrainSplit" >> beam.FlatMap(_train_step, self._config, self._layout)
+        layout = self._layout
+        train = partial(
+            train_sentencepiece,
+            *layout.texts("train"),
+            self._config,
+            layout.path(SENTENCEPIECE_DIR),
+        )
+        return index | "TrainOnTrainSplit" >> beam.FlatMap(subword_step, train, layout)

@@ -16,6 +16,12 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 INFERENCE_PRECISIONS = ("float32", "bfloat16", "float16")
 
 
+# What a run started from a parent (``train.init_from``) may keep of the parent's training
+# state besides its weights: the step count (and with it the warmup and decay position),
+# Adam's moments, the plateau decay's rate scale and counter, the best dev score and loss.
+INIT_KEEP = ("step", "optimizer", "schedule", "best_score")
+
+
 # How the decoder's initial state is formed: a tanh layer over both directions' final
 # states or over the backward encoder's state at the first source token, or zeros.
 BRIDGES = ("final", "backward", "zero")
@@ -95,8 +101,13 @@ class TrainConfig:
     precision: str = choice("float32", PRECISIONS)
     seed: int = 1234
     average: AverageConfig = field(default_factory=AverageConfig)
+    # A parent run or export whose weights the run starts from ("": random weights).
+    init_from: str = ""
+    # What else the run takes from the parent (``INIT_KEEP``); the rest starts fresh.
+    init_keep: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self._check_init()
         if self.average.method == "last" and self.average.last > self.keep_checkpoints:
             raise ValueError(
                 f"average.last ({self.average.last}) needs keep_checkpoints >= it "
@@ -112,6 +123,18 @@ class TrainConfig:
             raise ValueError("decay_factor must be in (0, 1]")
         if self.batch_unit == "tokens" and self.batch_size < self.max_length:
             raise ValueError("a batch of tokens must hold at least max_length tokens")
+
+    def _check_init(self) -> None:
+        unknown = [part for part in self.init_keep if part not in INIT_KEEP]
+        if unknown:
+            raise ValueError(
+                f"init_keep: unknown part(s) {', '.join(map(repr, unknown))}; "
+                f"valid options: {', '.join(INIT_KEEP)}"
+            )
+        if len(set(self.init_keep)) != len(self.init_keep):
+            raise ValueError(f"init_keep lists a part twice: {list(self.init_keep)}")
+        if self.init_keep and not self.init_from:
+            raise ValueError("init_keep needs init_from (a parent to keep them from)")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from seq2seq.distribution import ChiefValues, make_strategy
 from seq2seq.losses import token_losses
 from seq2seq.model import Seq2Seq
 from seq2seq.optimizer import make_optimizer, summed_over_replicas
+from seq2seq.parent_weights import ParentWeights, load_parent, write_record
 from seq2seq.resume import StepSeeds, TrainingState, drop_log_entries_after
 from seq2seq.run_models import build_model
 from seq2seq.weight_average import ExponentialAverage, training_average
@@ -75,7 +76,9 @@ class Trainer:
         layout: RunLayout,
         dev_text: DevText | None = None,
         translate_factory: Callable[[Seq2Seq], TranslateFn] | None = None,
+        parent: ParentWeights | None = None,
     ) -> None:
+        """``parent``: the weights a run without checkpoints of its own starts from."""
         self.strategy = make_strategy(config.distribution)  # first: see make_strategy
         self.worker = this_worker(config.distribution)
         self._from_chief = ChiefValues(self.strategy)
@@ -96,7 +99,7 @@ class Trainer:
             self.checkpoint, layout.checkpoints, config.keep_checkpoints, chief
         )
         self.best = WorkerCheckpoints(model_checkpoint(self.model), layout.best, 1, chief)
-        self._resume()
+        self._resume(parent)
         use_bleu = config.dev_bleu and dev_text is not None and translate_factory is not None
         self._uses_bleu = use_bleu
         chief_bleu = use_bleu and chief  # only the chief validates
@@ -114,14 +117,26 @@ class Trainer:
         self._rate = 0.0
         self._started = time.monotonic()
 
-    def _resume(self) -> None:
-        """Every worker restores the chief's newest checkpoint, if there is one."""
+    def _resume(self, parent: ParentWeights | None) -> None:
+        """Every worker restores the chief's newest checkpoint, if there is one, else starts
+        from ``parent``'s weights, if any (the chief records it in ``parent.json``, or removes
+        the record of an earlier start)."""
         latest = self.manager.latest
         if latest:
             restore(self.checkpoint, latest)
             log.info("resumed from %s at step %d", latest, self.step)
             if self.worker.is_chief:
                 drop_log_entries_after(self.layout.train_log, self._validated_step)
+        elif parent is not None:
+            record = load_parent(parent, self.model, self.optimizer, self.state)
+            if self.ema is not None:
+                self.ema.restart()
+            if self.worker.is_chief:
+                write_record(self.layout.parent, record)
+            kept = ", ".join(parent.keep) or "nothing else"
+            log.info("started from the parent %s (kept: %s)", record["checkpoint"], kept)
+        elif self.worker.is_chief:
+            self.layout.parent.unlink(missing_ok=True)  # a start from random weights
 
     @property
     def step(self) -> int:

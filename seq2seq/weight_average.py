@@ -41,6 +41,11 @@ class ExponentialAverage:
             for i, (key, v) in enumerate(table.items())
         }
 
+    def restart(self) -> None:
+        """Set every average to its variable's value (a run that starts from a parent)."""
+        for variable, average in zip(self._variables, self.averages.values(), strict=True):
+            average.assign(tf.cast(tf.convert_to_tensor(variable), average.dtype))
+
     def decay_at(self, step: tf.Tensor) -> tf.Tensor:
         """The decay applied after update number ``step`` (a scalar)."""
         step = tf.cast(step, tf.float32)

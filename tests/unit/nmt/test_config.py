@@ -64,6 +64,12 @@ def test_sections_are_frozen(tmp_path: Path) -> None:
             "train: {keep_checkpoints: 2, average: {method: last, last: 3}}\n",
             "average.last (3) needs keep_checkpoints >= it (2)",
         ),
+        (
+            "train: {init_from: runs/a, init_keep: [steps]}\n",
+            "init_keep: unknown part(s) 'steps'; valid options: step, optimizer, schedule, best",
+        ),
+        ("train: {init_from: runs/a, init_keep: [step, step]}\n", "init_keep lists a part twice"),
+        ("train: {init_keep: [optimizer]}\n", "init_keep needs init_from"),
     ],
 )
 def test_invalid_configs_name_file_and_problem(tmp_path: Path, extra: str, message: str) -> None:

@@ -22,6 +22,7 @@ import pytest
 from core.contract import RunLayout
 from nmt.config import load_config
 from seq2seq.config import AverageConfig
+from seq2seq.parent_weights import ParentWeights
 from seq2seq.training import Trainer
 
 # Into the third epoch of about ten batches, checkpoints every 4 steps, validations every 6.
@@ -43,15 +44,17 @@ def run(
     kill_after: int | None = None,
     kill_in_validation: int | None = None,
     average: AverageConfig | None = None,
+    parent: ParentWeights | None = None,
 ) -> list[np.ndarray] | None:
     """One training process on ``root``: its final weights (model, then optimizer, then the
     EMA's averages with ``average``), or None when it is killed after step ``kill_after`` or
-    during the validation at that step."""
+    during the validation at that step. ``parent``: the weights a run without checkpoints
+    starts from."""
     config = load_config(tiny_run["config"])
     model_config = dataclasses.replace(config.model, dropout=dropout)
     keras.backend.clear_session()  # a fresh process: no layer names or seeds left over
     train = dataclasses.replace(config.train, **TRAIN, average=average or AverageConfig())
-    trainer = Trainer(model_config, train, RunLayout(root))
+    trainer = Trainer(model_config, train, RunLayout(root), parent=parent)
     after_step, validate = trainer._after_step, trainer.validate
 
     def killing_after_step(loss: float) -> bool:
