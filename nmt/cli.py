@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.contract import LOCK_FILE, RunLayout
 from core.run_lock import folder_lock
+from core.search_options import positive_int
 
 if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
@@ -51,17 +52,6 @@ def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    """An integer >= 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nmt", description="Neural machine translation: preprocess, train, evaluate, export."
@@ -95,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_evaluate_arguments(sub.choices["evaluate"])
     sub.choices["average"].add_argument(
         "--last",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="how many of the newest checkpoints to average (default: train.average.last)",
     )
