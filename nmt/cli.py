@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from core.contract import LOCK_FILE, RunLayout
 from core.run_lock import folder_lock
 from core.search_options import positive_int
+from nmt.translate_command import add_translate_arguments, run_translate_command
 
 if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
@@ -98,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
         help="export an ensemble: the config's run with these runs' best models (same "
         "SentencePiece models; log-probabilities averaged at every step)",
     )
+    translate = sub.add_parser(
+        "translate",
+        help="translate files on Apache Beam with an exported model (RunInference); "
+        "options it does not know are Beam pipeline options",
+        allow_abbrev=False,
+    )
+    add_translate_arguments(translate)
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -106,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dispatch(args: argparse.Namespace) -> None:
+    if args.command == "translate":
+        run_translate_command(args)
+        return
     if args.command == "sample-corpus":
         from pipeline.sample_corpus import write_corpus
 
@@ -162,7 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the command; user errors (and a run folder another process
     writes) print one line and exit with status 2, a failed write (a full disk) or a lost
     worker of a training cluster with 1."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, beam_args = parser.parse_known_args(argv)
+    if beam_args and args.command != "translate":
+        parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
+    args.beam_args = tuple(beam_args)
     from core.startup_logs import configure_logging
 
     configure_logging(args.verbose)
