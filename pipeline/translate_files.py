@@ -20,7 +20,6 @@ from pipeline.errors import CorpusError
 from pipeline.readers import absolute_path, iter_lines, match_files, scan_lines
 
 REJECTS_NAME = "rejects.tsv"  # after the output prefix: every rejected line
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".deflate", ".zst", ".lzo")
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,14 @@ def output_name(prefix: str, path: str) -> str:
     """``prefix`` + the input's base name, without a compression suffix (the output is plain
     text): ``out/de.`` and ``data/test.en.gz`` give ``out/de.test.en``."""
     name = FileSystems.split(path)[1]
-    for suffix in COMPRESSED_SUFFIXES:
-        name = name.removesuffix(suffix)
+    if _compressed(name):
+        name = name.rsplit(".", 1)[0]
     return prefix + name
+
+
+def _compressed(path: str) -> bool:
+    """Whether Beam reads ``path`` as compressed (``.gz``, ``.bz2``, ``.zst``, ``.xz``, ...)."""
+    return CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
 
 
 def input_files(patterns: Iterable[str], prefix: str) -> list[str]:
@@ -85,7 +89,7 @@ def plan_reading(
     inputs into tasks of ``chunk_lines`` lines at the byte offsets found meanwhile."""
     files, tasks = [], []
     for index, path in enumerate(paths):
-        compressed = CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
+        compressed = _compressed(path)
         lines, offsets = scan_lines(path, 0 if compressed else chunk_lines)
         files.append(InputFile(path, lines, output_name(prefix, path)))
         if compressed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,18 @@ def test_two_workers_write_the_same_bytes_as_one(
     corpus: Path,
     one_worker: dict[str, bytes],
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
     mode: str,
 ) -> None:
     beam_args = ("--runner=FnApiRunner", "--direct_num_workers=2", f"--direct_running_mode={mode}")
     inputs = (str(corpus / "*.txt"),)
-    summary = translate(tiny_run["export_base"], inputs, tmp_path, beam_args=beam_args)
+    with caplog.at_level(logging.INFO, logger="pipeline.translate"):
+        summary = translate(tiny_run["export_base"], inputs, tmp_path, beam_args=beam_args)
     assert outputs(tmp_path) == one_worker
     assert summary["lines"] == 25 and summary["files"] == 4
+    if mode == "multi_threading":  # two threads of this process, one model
+        loads = [r for r in caplog.records if ": loaded " in r.getMessage()]
+        assert len(loads) == 1
 
 
 def test_bad_lines_become_empty_lines_counted_and_listed(

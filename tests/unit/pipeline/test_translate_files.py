@@ -22,6 +22,8 @@ from pipeline.translation_handler import Progress
 def test_output_names_are_the_prefix_and_the_base_name_without_compression() -> None:
     assert output_name("/out/de.", "/data/test.en.gz") == "/out/de.test.en"
     assert output_name("/out/", "/data/val.en") == "/out/val.en"
+    assert output_name("/out/", "/data/val.en.XZ") == "/out/val.en"
+    assert output_name("/out/", "/data/v1.2.txt") == "/out/v1.2.txt"
 
 
 def test_a_relative_prefix_becomes_absolute_and_keeps_its_slash(
