@@ -27,11 +27,14 @@ def translate_chunk(translate: TranslateFn, lines: list[str], batch_size: int) -
     return outputs
 
 
+CHUNK_SIZE = 4096  # lines sorted by length together (a chunk of output is written at once)
+
+
 def translate_stream(
     translate: TranslateFn,
     lines: Iterable[str],
     batch_size: int,
-    chunk_size: int = 4096,
+    chunk_size: int = CHUNK_SIZE,
     progress: bool = False,
     total: int | None = None,
 ) -> Iterator[str]:
@@ -45,7 +48,7 @@ def translate_chunks(
     translate: TranslateFn,
     lines: Iterable[str],
     batch_size: int,
-    chunk_size: int = 4096,
+    chunk_size: int = CHUNK_SIZE,
     progress: bool = False,
     total: int | None = None,
 ) -> Iterator[list[str]]:

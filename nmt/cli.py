@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from core.contract import LOCK_FILE, RunLayout
 from core.run_lock import folder_lock
+from core.search_options import positive_int
+from nmt.translate_command import add_translate_arguments, run_translate_command
 
 if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
@@ -57,17 +59,6 @@ def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    """An integer >= 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nmt", description="Neural machine translation: preprocess, train, evaluate, export."
@@ -101,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_evaluate_arguments(sub.choices["evaluate"])
     sub.choices["average"].add_argument(
         "--last",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="how many of the newest checkpoints to average (default: train.average.last)",
     )
@@ -121,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
             help="export even if the export gate refuses the candidate (recorded in its "
             "blessing record)",
         )
+    translate = sub.add_parser(
+        "translate",
+        help="translate files on Apache Beam with an exported model (RunInference); "
+        "options it does not know are Beam pipeline options",
+        allow_abbrev=False,
+    )
+    add_translate_arguments(translate)
     sample = sub.add_parser("sample-corpus", help="write the built-in English-Spanish corpus")
     sample.add_argument("out_dir", type=Path)
     sample.add_argument("--pairs", type=int, default=24000)
@@ -129,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dispatch(args: argparse.Namespace) -> None:
+    if args.command == "translate":
+        run_translate_command(args)
+        return
     if args.command == "sample-corpus":
         from pipeline.sample_corpus import write_corpus
 
@@ -191,7 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     writes) print one line and exit with status 2, a failed write (a full disk) or a lost
     worker of a training cluster with 1, a candidate the export gate refuses with
     ``EXIT_GATE_REFUSED``."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, beam_args = parser.parse_known_args(argv)
+    if beam_args and args.command != "translate":
+        parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
+    args.beam_args = tuple(beam_args)
     from core.startup_logs import configure_logging
 
     configure_logging(args.verbose)

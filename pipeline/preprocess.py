@@ -46,6 +46,7 @@ from core.contract import (
     DataLayout,
 )
 from core.data_complete import completion_record
+from pipeline.beam_run import os_error_in, run_pipeline
 from pipeline.buckets import CleanAndSplit
 from pipeline.config import PreprocessConfig
 from pipeline.encoding import EncodeSplits
@@ -127,29 +128,6 @@ def build_pipeline(
         >> EncodeSplits(layout, config.num_shards, config.sentencepiece.subword_sampling)
         | "LexicalTable" >> LexicalTable(config.lexical_table, layout)
     )
-
-
-def run_pipeline(options: PipelineOptions, build: Any, *args: Any) -> None:
-    """Builds and runs a pipeline to completion; disconnects runners' clients (Dask)."""
-    p = beam.Pipeline(options=options)
-    build(p, *args)
-    # A failing step's exception reaches the caller; Beam's log of it would repeat it.
-    step_errors = logging.getLogger("apache_beam.runners.common")
-    step_errors.addFilter(_without_traceback)
-    try:
-        result = p.run()
-        try:
-            result.wait_until_finish()
-        finally:
-            client = getattr(result, "client", None)
-            if client is not None:
-                client.close()
-    finally:
-        step_errors.removeFilter(_without_traceback)
-
-
-def _without_traceback(record: logging.LogRecord) -> bool:
-    return record.exc_info is None and "Traceback" not in record.getMessage()
 
 
 def _prepare(layout: DataLayout) -> None:
@@ -247,16 +225,6 @@ def _write_completion(layout: DataLayout) -> None:
         handle.write(completion_record(sizes))
 
 
-def _os_error(err: BaseException) -> OSError | None:
-    """``err`` or the error it wraps (Beam re-raises a step's error as its cause), if an OSError."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, OSError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 def _discard(layout: DataLayout) -> None:
     """Removes a failed run's shards, models and work files, where it can."""
     try:
@@ -306,7 +274,7 @@ def run_preprocess(
     try:
         return _run(config, layout, models)
     except (OSError, RuntimeError) as err:
-        cause = _os_error(err)
+        cause = os_error_in(err)
         if cause is None:
             raise
         _discard(layout)

@@ -67,23 +67,30 @@ class ResolvedInput:
     lines: int
 
 
-def _absolute(pattern: str) -> str:
+def absolute_path(pattern: str) -> str:
     """Make local relative paths absolute (Beam's local glob needs a directory part)."""
     if "://" in pattern or os.path.isabs(pattern):
         return pattern
     return os.path.abspath(pattern)
 
 
-def resolve(pattern: str, corpus: str) -> list[str]:
-    """Sorted file paths matching ``pattern``; a ``CorpusError`` if there are none."""
+def match_files(pattern: str, owner: str = "") -> list[str]:
+    """Sorted file paths matching ``pattern``; a ``CorpusError`` if there are none (its
+    message starts with ``owner``, if given, such as ``corpus 'train'``)."""
+    label = f"{owner}: " if owner else ""
     try:
-        results = FileSystems.match([_absolute(pattern)])
+        results = FileSystems.match([absolute_path(pattern)])
     except (OSError, ValueError) as err:  # BeamIOError is an OSError
-        raise CorpusError(f"corpus {corpus!r}: cannot list {pattern}: {err}") from err
+        raise CorpusError(f"{label}cannot list {pattern}: {err}") from err
     paths = sorted(m.path for r in results for m in r.metadata_list)
     if not paths:
-        raise CorpusError(f"corpus {corpus!r}: no file matches {pattern}")
+        raise CorpusError(f"{label}no file matches {pattern}")
     return paths
+
+
+def resolve(pattern: str, corpus: str) -> list[str]:
+    """Sorted file paths matching ``pattern``; a ``CorpusError`` if there are none."""
+    return match_files(pattern, f"corpus {corpus!r}")
 
 
 def _open(path: str) -> IO[bytes]:

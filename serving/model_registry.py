@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.contract import ASSETS_EXTRA_DIR, BLESSING_ASSET, SAVED_MODEL_FILE, TEXT, version_folders
-from core.saved_model import exported_defaults, load_saved_model
+from core.saved_model import exported_defaults, jsonable, load_saved_model
 from serving.server_config import ModelEntry, VersionPolicy
 
 log = logging.getLogger("serving.models")
@@ -65,18 +65,7 @@ class Servable:
             result = self.loaded.signatures[signature](**kwargs)
         except tf.errors.InvalidArgumentError as err:
             raise InvalidInput(err.message) from err
-        return {name: _jsonable(result[name].numpy()) for name in sorted(result)}
-
-
-def _jsonable(array: Any) -> list[Any]:
-    """Strings decoded as UTF-8, float32 in its shortest exact decimal form."""
-    if array.ndim > 1:
-        return [_jsonable(row) for row in array]
-    if array.dtype == object:
-        return [value.decode("utf-8", errors="replace") for value in array]
-    if array.dtype.kind == "f":
-        return [float(str(value)) for value in array]
-    return list(array.tolist())
+        return {name: jsonable(result[name].numpy()) for name in sorted(result)}
 
 
 def signature_defs_json(path: Path) -> dict[str, Any]:
@@ -124,7 +113,7 @@ def load_servable(path: Path, version: int) -> Servable:
             raise ValueError(f"signature {name!r} has no {TEXT!r} input")
         inputs[name] = {key: spec.dtype for key, spec in specs.items()}
     defaults = {
-        option: _jsonable(value.reshape([1]))[0]
+        option: jsonable(value.reshape([1]))[0]
         for option, value in exported_defaults(loaded).items()
     }
     signature_defs = signature_defs_json(path)

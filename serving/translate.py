@@ -16,12 +16,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.contract import ALPHA, BEAM_SIZE, MAX_LENGTH_A, MAX_LENGTH_B, resolve_version
+from core.contract import resolve_version
+from core.length_check import InputSettings, LengthChecker
 from core.length_sorted_batches import translate_chunks
 from core.saved_model import load_translate_fn
+from core.search_options import add_search_arguments, search_options
 from core.startup_logs import configure_logging, import_tensorflow, quiet_native_logs
 from serving.input_lines import ERROR_POLICIES, LineDecoder
-from serving.length_check import InputSettings, LengthChecker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,14 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", type=int, help="version folder (default: the latest)")
     parser.add_argument("--input", type=Path, help="input file (default: stdin)")
     parser.add_argument("--output", type=Path, help="output file (default: stdout)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    stored = " (default: the value stored in the export)"
-    parser.add_argument("--beam-size", type=int, help="beam size, 1 for greedy" + stored)
-    parser.add_argument("--alpha", type=float, help="length penalty of beam search" + stored)
-    parser.add_argument(
-        "--max-length-a", type=float, help="output length limit a * source + b: a" + stored
-    )
-    parser.add_argument("--max-length-b", type=int, help="output length limit: b" + stored)
+    add_search_arguments(parser)
     parser.add_argument(
         "--errors",
         choices=ERROR_POLICIES,
@@ -56,12 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Translate stdin or ``--input`` line by line; exit status 2 on user errors."""
     args = _parser().parse_args(argv)
     configure_logging(args.verbose)
-    options = {
-        BEAM_SIZE: args.beam_size,
-        ALPHA: args.alpha,
-        MAX_LENGTH_A: args.max_length_a,
-        MAX_LENGTH_B: args.max_length_b,
-    }
+    options = search_options(args)
     try:
         path = resolve_version(args.model, args.version)
         source = args.input.open("rb") if args.input else sys.stdin.buffer

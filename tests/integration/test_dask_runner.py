@@ -7,8 +7,6 @@ the test; every output must equal the local FnApiRunner's, byte for byte.
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +20,12 @@ from pipeline.config import (
     SplitConfig,
 )
 from pipeline.preprocess import run_preprocess
+from tests.integration.conftest import DASK_RUNNER
 
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install 'apache-beam[dask]')"
 )
 
-DASK_RUNNER = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
 DEFECTS = b"one\tuno\nsolo\nbad \xc3\tmalo\nthe cat\tel gato\nthe cat\tel gato\nsame\tsame\n"
 
 
@@ -46,24 +44,6 @@ def _config(tmp: Path) -> PreprocessConfig:
         num_shards=3,
         shuffle_buckets=3,
     )
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A scheduler and two worker processes on 127.0.0.1; yields the scheduler address.
-
-    Leaving the ``with`` block closes the workers, then the scheduler.
-    """
-    logging.getLogger("distributed").setLevel(logging.WARNING)
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        local_directory=str(tmp_path_factory.mktemp("dask-workers")),
-    ) as local:
-        yield local.scheduler_address
 
 
 def _files(root: Path) -> dict[str, bytes]:

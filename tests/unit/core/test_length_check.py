@@ -1,11 +1,11 @@
-"""Over-long line warnings, counted after the normalisation the export applies."""
+"""Over-long lines: their warnings, counted after the normalisation the export applies."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-from serving.length_check import InputSettings, LengthChecker
+from core.length_check import InputSettings, LengthChecker
 
 
 def counter(texts: list[str]) -> list[int]:
@@ -42,6 +42,7 @@ def test_length_checker_is_lazy() -> None:
 def test_pieces_are_counted_after_the_exports_normalisation(tiny_run: dict[str, Path]) -> None:
     inputs = InputSettings.read(tiny_run["export_base"] / "1")
     assert inputs is not None
+    assert inputs.max_pieces == 199  # max_input_length 200, one position for end-of-sentence
     checker = LengthChecker.for_export(inputs, report=print)
     raw = ["the black cat&nbsp;eats&#x20;the\u00a0fish .", "  the\tblack cats &amp; dogs  "]
     clean = ["the black cat eats the fish .", "the black cats & dogs"]

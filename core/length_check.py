@@ -1,11 +1,11 @@
-"""Warn about input lines longer than the exported model reads.
+"""Input lines longer than the exported model reads: counting their pieces, warning about them.
 
-The model keeps the first ``max_input_length - 1`` source pieces of a line
-(plus end-of-sentence) and silently drops the rest. This module counts pieces
-the way the model does (the export's normalisation, ``core.normalization_graph``
-with the settings of its config, then its SentencePiece model from
-``assets.extra/``) and reports every line that will be cut, so nobody mistakes
-a translation of half a paragraph for a translation of all of it.
+The model keeps the first ``max_input_length - 1`` source pieces of a line (plus
+end-of-sentence) and silently drops the rest. This module counts pieces the way the
+model does (the export's normalisation, ``core.normalization_graph`` with the settings
+of its config, then its SentencePiece model from ``assets.extra/``). The serving
+script reports every line that will be cut, so nobody mistakes a translation of half
+a paragraph for a translation of all of it; batch translation on Beam rejects them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from core.contract import ASSETS_EXTRA_DIR, CONFIG_ASSET, SOURCE_MODEL_ASSET
 from core.normalization import Normalization
 
-log = logging.getLogger("serving.length_check")
+log = logging.getLogger("core.length_check")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,11 @@ class InputSettings:
         normalization = Normalization.from_mapping(config.get("data", {}).get("cleaning", {}))
         return cls(spm, max_length, normalization)
 
+    @property
+    def max_pieces(self) -> int:
+        """Source pieces of a line the model reads whole (one position is end-of-sentence)."""
+        return self.max_input_length - 1
+
 
 class LengthChecker:
     """Counts source pieces per line and reports lines the model will truncate."""
@@ -57,7 +62,7 @@ class LengthChecker:
     ) -> None:
         """``count_pieces`` gives the source pieces of each raw line, normalised first."""
         self.count_pieces = count_pieces
-        self.max_pieces = max_input_length - 1  # one position is the end-of-sentence
+        self.max_pieces = max_input_length - 1  # as InputSettings.max_pieces
         self.max_input_length = max_input_length
         self.report = report
         self.max_reports = max_reports
@@ -66,7 +71,7 @@ class LengthChecker:
     @classmethod
     def for_export(cls, inputs: InputSettings, report: Callable[[str], None]) -> LengthChecker:
         """A checker that reads lines as the export does (``InputSettings.read``)."""
-        counter = _piece_counter(inputs.source_model, inputs.normalization)
+        counter = piece_counter(inputs)
         return cls(counter, inputs.max_input_length, report)
 
     def check(self, lines: Iterable[str], block: int = 256) -> Iterator[str]:
@@ -112,15 +117,15 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _piece_counter(spm: bytes, normalization: Normalization) -> Callable[[list[str]], list[int]]:
+def piece_counter(inputs: InputSettings) -> Callable[[list[str]], list[int]]:
     """Pieces per raw text: the export's normalisation, then its source SentencePiece model."""
     import tensorflow as tf
     import tensorflow_text as tf_text
 
     from core.normalization_graph import GraphNormalizer
 
-    normalize = GraphNormalizer(normalization)
-    tokenizer = tf_text.SentencepieceTokenizer(model=spm, out_type=tf.int32)
+    normalize = GraphNormalizer(inputs.normalization)
+    tokenizer = tf_text.SentencepieceTokenizer(model=inputs.source_model, out_type=tf.int32)
 
     def count(texts: list[str]) -> list[int]:
         lengths = tokenizer.tokenize(normalize(tf.constant(texts, tf.string))).row_lengths()
