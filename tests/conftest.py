@@ -70,6 +70,28 @@ def _build_tiny_run(root: Path) -> None:
     (root / BUILD_RECORD).write_text(json.dumps(record), encoding="utf-8")
 
 
+@pytest.hookimpl(trylast=True)  # after ``-m`` has deselected what it deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the test modules for pytest-xdist's workers (``--dist=loadscope``, a module at a
+    time, in this order): first one module that reads the tiny run, whose worker builds it;
+    then the modules that do not read it, which keep the other workers busy meanwhile; then
+    the other modules that read it. Within each group, modules with slow-tier tests go first,
+    so that the last modules to start are short ones and no worker waits long at the end.
+    Tests keep their order within a module."""
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    reads = {m: any("tiny_run" in i.fixturenames for i in its) for m, its in modules.items()}
+    first = next((m for m in modules if reads[m]), None)
+
+    def rank(module: str) -> tuple[int, int]:
+        group = 0 if module == first else 2 if reads[module] else 1
+        slow = any(item.get_closest_marker("slow") for item in modules[module])
+        return group, 0 if slow else 1
+
+    items[:] = [item for module in sorted(modules, key=rank) for item in modules[module]]
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """Every stage of ``configs/tiny.yaml`` once per test session, shared and read-only.

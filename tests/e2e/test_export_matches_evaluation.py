@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import tensorflow as tf
 
 from core.contract import resolve_version
@@ -15,7 +14,6 @@ from nmt.translator_setup import load_translator
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 
 
-@pytest.mark.slow
 def test_export_equals_in_process_translation(tiny_run: dict[str, Path]) -> None:
     config = load_config(tiny_run["config"])
     translator = load_translator(config)

@@ -73,6 +73,8 @@ def run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.Comp
 
 @pytest.mark.slow
 def test_english_to_japanese_through_every_stage(tmp_path: Path) -> None:
+    """About a minute: every stage through ``nmt run`` (Beam, SentencePiece, 6 training steps,
+    evaluation with MeCab, export), then the serving script in a fresh process."""
     corpus = pairs()
     (tmp_path / "corpus.en").write_text("".join(e + "\n" for e, _ in corpus), encoding="utf-8")
     (tmp_path / "corpus.ja").write_text("".join(j + "\n" for _, j in corpus), encoding="utf-8")

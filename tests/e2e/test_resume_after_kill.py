@@ -50,6 +50,11 @@ def final_values(checkpoints: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.slow
 def test_sigkill_then_resume(tiny_run: dict[str, Path], tmp_path: Path) -> None:
+    """Killed after a checkpoint, run again: the weights and validation log of a run never killed.
+
+    About a minute: three training processes of 40 steps (the uninterrupted reference, the
+    killed run and its resumption), each starting TensorFlow; fewer steps would not leave room
+    to kill between two checkpoints and validations."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
     reference = tmp_path / "reference"
     for root in (tmp_path, reference):  # the tiny config's preprocessed data

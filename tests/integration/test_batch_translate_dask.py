@@ -10,6 +10,10 @@ import pytest
 from pipeline.batch_translate import TranslateSettings, run_translate
 from tests.integration.conftest import DASK_RUNNER
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install 'apache-beam[dask]')"
 )

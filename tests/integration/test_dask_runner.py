@@ -22,6 +22,10 @@ from pipeline.config import (
 from pipeline.preprocess import run_preprocess
 from tests.integration.conftest import DASK_RUNNER
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install 'apache-beam[dask]')"
 )

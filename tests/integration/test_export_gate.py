@@ -39,6 +39,10 @@ from tests.integration.tf_serving_clients import (
     wait_until,
 )
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 LINES = 12  # test sentences the gate scores
 
 
@@ -119,6 +123,11 @@ class Clients:
 def test_gate_refuses_a_regression_while_the_server_serves(
     tiny_run: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A served version, then three candidates through ``nmt export`` beside the running server.
+
+    About a minute and a half with another test beside it: each of the three exports scores
+    the candidate and the served version, and the server picks up two new versions; the
+    refusal is only meaningful while the server is serving, so it is one test."""
     models = tmp_path / "models"
     shutil.copytree(tiny_run["export_base"], models / "tiny")  # version 1 (and the lock file)
     base = models / "tiny"

@@ -34,6 +34,10 @@ from tests.integration.tf_serving_clients import (
     rest,
 )
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def bases(tiny_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -18,6 +18,10 @@ from core.normalization import Normalization, normalize
 from core.normalization_graph import GraphNormalizer
 from tests.conftest import SHARED_DATA
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 CORPORA = [
     *(
         f"multi30k/{split}.{lang}"

@@ -15,6 +15,10 @@ from nmt import stages
 from nmt.cli import main
 from nmt.config import load_config
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 SACREBLEU = Path(sys.executable).parent / "sacrebleu"
 PNG = b"\x89PNG\r\n\x1a\n"
 

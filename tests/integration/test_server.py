@@ -28,6 +28,10 @@ from serving.server import run_batch
 from serving.server_config import ModelEntry, VersionPolicy
 from serving.server_core import ServerCore
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE_S = 120.0
 

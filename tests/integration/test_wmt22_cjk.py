@@ -18,6 +18,10 @@ from nmt.config import load_config
 from seq2seq.evaluation.scores import corpus_scores
 from tests.conftest import SHARED_DATA
 
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = pytest.mark.slow
+
 FOLDER = SHARED_DATA / "wmt22_cjk"
 CONFIG = """
 experiment: wmt22_en_{lang}

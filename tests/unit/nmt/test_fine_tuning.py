@@ -184,6 +184,7 @@ def test_the_kept_training_state_comes_from_the_parent_the_rest_starts_fresh(
     assert [int(v.numpy()) for v in fresh] == [0, 0, -1, 0]
 
 
+@pytest.mark.slow  # a killed run resumed, against an uninterrupted one
 def test_a_killed_child_resumes_itself_not_its_parent(
     tiny_run: dict[str, Path], child: ExperimentConfig, tmp_path: Path
 ) -> None:

@@ -92,6 +92,7 @@ def test_outputs_equal_the_serving_scripts_byte_for_byte(
     assert got["a.txt"].decode().split("\n")[1::4] == ["", "", ""]  # empty lines kept in place
 
 
+@pytest.mark.slow  # two Beam workers, each loading the model
 @pytest.mark.parametrize("mode", ["multi_threading", "multi_processing"])
 def test_two_workers_write_the_same_bytes_as_one(
     tiny_run: dict[str, Path],

@@ -25,6 +25,10 @@ from seq2seq.config import AverageConfig
 from seq2seq.parent_weights import ParentWeights
 from seq2seq.training import Trainer
 
+# The slow tier (make test-all, CI): runs are killed and resumed many times and compared
+# bitwise with uninterrupted runs.
+pytestmark = pytest.mark.slow
+
 # Into the third epoch of about ten batches, checkpoints every 4 steps, validations every 6.
 TRAIN = {"epochs": 3, "max_steps": 24, "checkpoint_every": 4, "validate_every": 6}
 TRAIN |= {"dev_bleu": False, "tensorboard": False}
