@@ -177,6 +177,10 @@ def validations(run_dir: Path) -> list[dict[str, float]]:
 def test_two_workers_train_like_one_on_the_same_global_batches(
     tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two workers' 8 steps equal one worker's 8 steps on the same global batches.
+
+    About a minute: two worker processes start TensorFlow and its collective runtime, then
+    the reference trains in this process; validating at every step is what is compared."""
     import functools
 
     from core.contract import RunLayout
@@ -248,7 +252,10 @@ def test_sigkill_the_chief_then_restart_resumes_every_worker(
     """The chief is killed after its checkpoint at step 2 or later; the other worker exits on
     its own. Both started again resume from that checkpoint and stop together on the chief's
     time budget (0.6 s: tracing the first update takes longer, so after one or two updates;
-    the other worker never looks at a clock). The export of the result translates."""
+    the other worker never looks at a clock). The export of the result translates.
+
+    About a minute: two clusters of two worker processes each start TensorFlow, then the
+    export."""
     run_dir = new_run(tiny_data, tmp_path)
     first = Cluster(tmp_path, sets("train.max_steps=40", "train.checkpoint_every=2"), "first")
     deadline = time.monotonic() + WAIT
