@@ -72,7 +72,8 @@ class Parent:
             "target_lang": self.config.data.target_lang,
         }
         if self.kind == "export":
-            record["version"] = int(self.weights.name)
+            name = self.weights.name  # a version folder, or a copied export of any name
+            record["version"] = int(name) if name.isdigit() else None
         if self.lineage:
             record["parent"] = self.lineage
         return record

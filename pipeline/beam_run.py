@@ -8,13 +8,19 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from core.config_fields import ConfigError
+
 
 def run_pipeline(
     options: PipelineOptions, build: Any, *args: Any
 ) -> beam.runners.runner.PipelineResult:
     """Builds the pipeline with ``build(p, *args)``, runs it to completion and returns its
-    result; disconnects runners' clients (Dask)."""
-    p = beam.Pipeline(options=options)
+    result; disconnects runners' clients (Dask). ``ConfigError`` if Beam refuses the options
+    (an unknown runner, or one whose extra is not installed)."""
+    try:
+        p = beam.Pipeline(options=options)
+    except (ValueError, ImportError) as err:
+        raise ConfigError(f"Beam pipeline options: {err}") from None
     build(p, *args)
     # A failing step's exception reaches the caller; Beam's log of it would repeat it.
     step_errors = logging.getLogger("apache_beam.runners.common")

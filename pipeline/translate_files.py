@@ -65,7 +65,8 @@ def _compressed(path: str) -> bool:
 
 def input_files(patterns: Iterable[str], prefix: str) -> list[str]:
     """Every file the globs ``patterns`` match, sorted and without repeats; ``CorpusError``
-    if a glob matches nothing or two inputs would write the same output."""
+    if a glob matches nothing, two inputs would write the same output, or an output (or the
+    rejects file) is one of the inputs."""
     paths = sorted({path for pattern in patterns for path in match_files(pattern)})
     outputs: dict[str, str] = {}
     for path in paths:
@@ -79,6 +80,11 @@ def input_files(patterns: Iterable[str], prefix: str) -> list[str]:
     rejects = prefix + REJECTS_NAME
     if rejects in outputs:
         raise CorpusError(f"{outputs[rejects]}: its translation would overwrite {rejects}")
+    for written in (*outputs, rejects):
+        if written in paths:
+            raise CorpusError(
+                f"{written}: an input would be overwritten by the output; give another --output"
+            )
     return paths
 
 

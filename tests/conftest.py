@@ -63,10 +63,13 @@ def _build_tiny_run(root: Path) -> None:
     overrides += ["--set", f"export.base_dir={root / 'models'}"]
     command = [sys.executable, "-m", "nmt.cli", "run", str(REPO / "configs" / "tiny.yaml")]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [*command, *overrides], cwd=root, env=env, capture_output=True, text=True, timeout=900
-    )
-    record = {"returncode": done.returncode, "stderr": done.stderr}
+    try:
+        done = subprocess.run(
+            [*command, *overrides], cwd=root, env=env, capture_output=True, text=True, timeout=900
+        )
+        record = {"returncode": done.returncode, "stderr": done.stderr}
+    except subprocess.TimeoutExpired as err:  # recorded, so that no other worker builds again
+        record = {"returncode": -1, "stderr": f"timed out after {err.timeout} s"}
     (root / BUILD_RECORD).write_text(json.dumps(record), encoding="utf-8")
 
 

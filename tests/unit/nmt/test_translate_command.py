@@ -60,3 +60,19 @@ def test_the_command_translates_with_search_and_beam_options(
     assert len(lines) == 4 and lines[1] == lines[3] == ""
     assert all(len(line.split()) <= 1 for line in lines)
     assert (tmp_path / "out" / "de.rejects.tsv").read_bytes() == b""
+
+
+def test_an_unknown_runner_or_an_input_as_output_is_one_line_and_status_2(
+    tiny_run: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("the cat .\n", encoding="utf-8")
+    args = ["translate", "--model", str(tiny_run["export_base"] / "1"), "--input", str(source)]
+    assert main([*args, "--output", f"{tmp_path}/out/", "--runner=NoSuchRunner"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("nmt: error: Beam pipeline options: Unexpected pipeline runner")
+    assert main([*args, "--output", f"{tmp_path}/"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "an input would be overwritten by the output; give another --output\n"
+    )
+    assert source.read_text(encoding="utf-8") == "the cat .\n"

@@ -49,6 +49,8 @@ def test_globs_give_sorted_files_once_and_refuse_colliding_outputs(tmp_path: Pat
     (tmp_path / "rejects.tsv").write_text("x\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"would overwrite .*rejects\.tsv"):
         input_files([str(tmp_path / "rejects.tsv")], f"{tmp_path}/")
+    with pytest.raises(CorpusError, match=r"b\.txt: an input would be overwritten by the output"):
+        input_files([str(tmp_path / "b.txt")], f"{tmp_path}/")  # out/b.txt would be b.txt
 
 
 def test_plain_files_are_read_in_chunks_and_compressed_ones_whole(tmp_path: Path) -> None:
