@@ -296,6 +296,12 @@ def latest_version(base: Path) -> Path | None:
     return base / str(versions[-1]) if versions else None
 
 
+def resolve_model(path: Path) -> Path:
+    """``path`` if it is a version folder (it holds ``saved_model.pb``), else the highest
+    version under it (``resolve_version``; ``FileNotFoundError`` if there is none)."""
+    return path if (path / SAVED_MODEL_FILE).is_file() else resolve_version(path, None)
+
+
 def resolve_version(model_dir: Path, version: int | None) -> Path:
     """The folder of ``version`` under ``model_dir``, or of the highest version."""
     if version is not None:

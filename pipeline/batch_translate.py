@@ -36,7 +36,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from core.contract import SAVED_MODEL_FILE, resolve_version
+from core.contract import SAVED_MODEL_FILE, resolve_model
 from core.length_check import InputSettings
 from core.length_sorted_batches import CHUNK_SIZE
 from core.search_options import DEFAULT_BATCH_SIZE
@@ -109,8 +109,7 @@ def with_runner(beam_args: tuple[str, ...]) -> tuple[str, ...]:
 def model_version(model: Path) -> Path:
     """``model`` if it is a version folder, else its latest version (absolute);
     ``FileNotFoundError`` if there is no SavedModel."""
-    model = model.resolve()
-    path = model if (model / SAVED_MODEL_FILE).is_file() else resolve_version(model, None)
+    path = resolve_model(model.resolve())
     if not (path / SAVED_MODEL_FILE).is_file():
         raise FileNotFoundError(f"{path}: no {SAVED_MODEL_FILE}")
     return path

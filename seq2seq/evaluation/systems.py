@@ -10,12 +10,11 @@ from typing import Any
 import tensorflow as tf
 
 from core.contract import (
-    SAVED_MODEL_FILE,
     SHORTLIST,
     TRANSLATIONS,
     RunLayout,
     latest_version,
-    resolve_version,
+    resolve_model,
 )
 from core.length_sorted_batches import TranslateFn
 from core.saved_model import exported_defaults, load_saved_model, translate_fn
@@ -67,11 +66,9 @@ def checkpoint_system(translator: Translator, layout: RunLayout, decode: DecodeC
 
 def resolve_saved_model(path: Path) -> Path:
     """``serving/models/NAME/VERSION`` as given, or the latest version under ``NAME``."""
-    if (path / SAVED_MODEL_FILE).is_file():
-        return path
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such model folder (expected serving/models/NAME)")
-    return resolve_version(path, None)
+    return resolve_model(path)
 
 
 def saved_model_system(path: Path) -> System:

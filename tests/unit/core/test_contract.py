@@ -10,6 +10,7 @@ from core.contract import (
     DataLayout,
     RunLayout,
     epoch_copy,
+    resolve_model,
     resolve_version,
     sampled_copy,
     sampled_split,
@@ -61,3 +62,7 @@ def test_version_folders_and_resolution(tmp_path: Path) -> None:
         resolve_version(tmp_path, 3)
     with pytest.raises(FileNotFoundError, match="no version folders"):
         resolve_version(tmp_path / "missing", None)
+    assert resolve_model(tmp_path) == tmp_path / "10"
+    assert resolve_model(tmp_path / "10") == tmp_path / "10"
+    with pytest.raises(FileNotFoundError, match="no version folders"):
+        resolve_model(tmp_path / "missing")
