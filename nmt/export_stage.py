@@ -147,6 +147,8 @@ def export_run(
         metadata["parent"] = json.loads(layout.parent.read_text(encoding="utf-8"))
     translator = make_translator(config, ensemble(models))
     blessing = bless(config, translator, force)
+    if "parent" in metadata:  # shown by the server's model metadata with the blessing
+        blessing["parent"] = metadata["parent"]
     path = export_translator(
         translator, config.export_dir, assets, metadata, {BLESSING_ASSET: blessing}
     )

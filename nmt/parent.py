@@ -252,8 +252,30 @@ def check_vocabulary(config: ExperimentConfig, parent: Parent) -> None:
 
 def resumes(config: ExperimentConfig) -> bool:
     """Whether training ``config``'s run resumes its own checkpoints (then ``init_from`` is
-    not read: a resumed child never starts from its parent again)."""
-    return (RunLayout(config.run_dir).checkpoints / CHECKPOINT_STATE).is_file()
+    not read: a resumed child never starts from its parent again). Raises ``ParentError`` when
+    the checkpoint state names a newest checkpoint whose files are gone: the child would start
+    from neither its own weights nor its parent's."""
+    state = RunLayout(config.run_dir).checkpoints / CHECKPOINT_STATE
+    if not state.is_file():
+        return False
+    newest = _newest_checkpoint(state)
+    if newest is None or not newest.with_name(newest.name + ".index").is_file():
+        raise ParentError(
+            f"{state}: names the newest checkpoint {newest or '(none)'}, whose files are "
+            f"missing: restore them, or remove {state.parent} to start from the parent "
+            f"{config.train.init_from} again"
+        )
+    return True
+
+
+def _newest_checkpoint(state: Path) -> Path | None:
+    """The checkpoint prefix a TensorFlow checkpoint state file names as its newest
+    (``model_checkpoint_path: "ckpt-250"``, relative to its folder or absolute)."""
+    for line in state.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model_checkpoint_path":
+            return state.parent / value.strip().strip('"')
+    return None
 
 
 def checked_parent(config: ExperimentConfig, command: str) -> Parent | None:

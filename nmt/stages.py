@@ -224,6 +224,8 @@ def run_all(config: ExperimentConfig, force: bool = False) -> None:
 
     Not for a multi-worker cluster, where only training runs on every worker."""
     refuse_cluster(config.train.distribution, "run")
+    if config.evaluate.baseline is not None:  # a missing baseline is found before training
+        resolve_baseline(config.evaluate.baseline, config.export_dir)
     with writing(config, export=True):
         preprocess(config)
         train(config)

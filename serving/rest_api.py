@@ -17,27 +17,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.contract import (
-    ALPHA,
-    BEAM_SIZE,
-    MAX_LENGTH_A,
-    MAX_LENGTH_B,
-    SERVING_DEFAULT,
-    SHORTLIST,
-    TEXT,
-)
+from core.contract import SERVING_DEFAULT, TEXT
+from core.search_options import OPTION_RANGES
 
 # The model metadata field of a version's blessing record (the export gate's decision).
 BLESSING = "blessing"
-MAX_BEAM_SIZE = 64
-# Scalar option inputs: (type, smallest, largest); they bound the work one request can ask for.
-OPTION_RANGES: dict[str, tuple[type, float, float]] = {
-    BEAM_SIZE: (int, 1, MAX_BEAM_SIZE),
-    ALPHA: (float, 0.0, 10.0),
-    MAX_LENGTH_A: (float, 0.0, 10.0),
-    MAX_LENGTH_B: (int, 0, 1024),
-    SHORTLIST: (int, 0, 1),
-}
 _ROUTE = re.compile(
     r"^/v1/models/(?P<model>[^/:]+)"
     r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"

@@ -1,8 +1,9 @@
 """The export gate beside a running server: a regressed candidate is refused (its own exit
 status, one line, nothing written under the export folder) while the served version keeps
 answering every request; ``--force`` pushes it and says so in its blessing record; a better
-candidate is pushed and picked up. Every pushed version's blessing record is in its export and
-in the server's model metadata (REST and gRPC).
+candidate, fine-tuned from the served version, is pushed and picked up. Every pushed version's
+blessing record, with the lineage of a fine-tuned one, is in its export and in the server's
+model metadata (REST and gRPC).
 
 The tiny models score about 0 BLEU against the real references, too close to tell apart. So
 here the test split is the first test sentences with the tiny model's own translations as
@@ -134,6 +135,16 @@ def test_gate_refuses_a_regression_while_the_server_serves(
     first = _blessing(base / "1")  # nothing was served, no minimum BLEU: nothing scored
     assert (first["decision"], first["candidate"], first["baseline"]) == ("blessed", None, None)
     good = _candidate(tiny_run, tmp_path / "good", models, None)
+    lineage = {  # as training records a start from the served version
+        "init_from": str(base),
+        "kind": "export",
+        "path": str(base / "1"),
+        "experiment": "tiny",
+        "source_lang": "en",
+        "target_lang": "es",
+        "version": 1,
+    }
+    RunLayout(tmp_path / "good" / "runs" / "tiny").parent.write_text(json.dumps(lineage))
     weak = _candidate(tiny_run, tmp_path / "weak", models, 5)
     server = Server(
         [
@@ -173,7 +184,8 @@ def test_gate_refuses_a_regression_while_the_server_serves(
             False,
             [],
         )
-        assert blessed["baseline"]["version"] == 2
+        assert blessed["baseline"]["version"] == 2 and blessed["parent"] == lineage
+        assert "parent" not in forced  # a run from random weights has no lineage
         assert blessed["candidate"]["bleu"] == pytest.approx(100.0)
         assert blessed["delta"] > 0 and blessed["test_set"]["sentences"] == LINES
         assert blessed["signature"].startswith("nrefs:1|") and blessed["report"]

@@ -220,3 +220,18 @@ def test_a_resumed_child_does_not_read_its_parent(
     assert checked_parent(config, "train") is None
     with pytest.raises(ParentError, match="no such folder"):
         checked_parent(config, "preprocess")
+
+
+def test_a_child_whose_checkpoint_files_are_gone_is_refused(
+    tiny_run: dict[str, Path], tmp_path: Path
+) -> None:
+    """A checkpoint state file naming checkpoint files that were deleted is one line (neither
+    the child's own weights nor its parent's would be restored)."""
+    args = child_args(tmp_path, copy_run(tiny_run, tmp_path))[2::2]
+    config = load_config(TINY, tuple(args))
+    checkpoints = RunLayout(config.run_dir).checkpoints
+    shutil.copytree(RunLayout(tiny_run["run_dir"]).checkpoints, checkpoints)
+    for path in checkpoints.glob("ckpt-*"):
+        path.unlink()
+    with pytest.raises(ParentError, match="whose files are missing: restore them, or remove"):
+        checked_parent(config, "train")
