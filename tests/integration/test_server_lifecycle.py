@@ -169,13 +169,17 @@ def test_sigterm_under_load_loses_no_accepted_request(bases: dict[str, Path]) ->
     assert counts is not None, stderr[-2000:]
     # Every request the server took was answered, and every answer reached its client; the
     # others were refused before the server took them (UNAVAILABLE, CANCELLED, closed socket).
-    waiting = 1  # the model-load probe that answered before the load started
+    waiting = 1  # the probe that found the model loaded
     assert int(counts[1]) == int(counts[2]) == answered + waiting, (counts[0], answered)
 
 
 def _answers(stub: Any) -> bool:
+    """Whether the model answers. Before it is loaded the server refuses the call at once
+    (NOT_FOUND, never accepted); once it is, the call is accepted and given the whole
+    deadline: a shorter one ran out on the model's first, slow call on a loaded machine, and
+    the server counted that accepted request as unanswered (the client had gone)."""
     try:
-        return bool(stub.Predict(predict_request("b", ["a"]), 10).outputs)
+        return bool(stub.Predict(predict_request("b", ["a"]), DEADLINE_S).outputs)
     except grpc.RpcError:
         return False
 
