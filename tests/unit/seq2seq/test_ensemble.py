@@ -31,6 +31,8 @@ from seq2seq.run_models import build_model
 from seq2seq.shortlist import ShortlistedModel
 from tests.unit.seq2seq.servable_ops import assert_servable_ops
 
+pytestmark = pytest.mark.usefixtures("tiny_exports_loaded_once")
+
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 OTHER_STEP = 7  # the step number of the other run's best checkpoint
 
