@@ -127,18 +127,19 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pat
     assert not changed, f"a test changed the shared tiny run: {sorted({p for p, _ in changed})}"
 
 
-_LOADED_EXPORTS: dict[Path, Any] = {}  # the tiny run's SavedModels loaded so far, by folder
+_LOADED_EXPORTS: dict[Path, Any] = {}  # SavedModels loaded so far, by folder
 
 
-@pytest.fixture(scope="module")
-def tiny_exports_loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """While a module runs, ``tf.saved_model.load`` of a folder in the shared tiny run gives
-    the object loaded the first time (in this process), already traced by its first calls:
-    loading the tiny export and tracing its signatures takes seconds every time. Other
-    folders, and loads with ``tags`` or ``options``, load as usual."""
+@contextmanager
+def saved_models_loaded_once(root: Path) -> Iterator[None]:
+    """While it lasts, ``tf.saved_model.load`` of a folder under ``root`` gives the object
+    loaded the first time in this process, already traced by its first calls (loading the
+    tiny export and tracing its signatures takes seconds every time). For folders whose
+    SavedModels are never rewritten once written; other folders, and loads with ``tags`` or
+    ``options``, load as usual."""
     import tensorflow as tf
 
-    root = (session_folder(tmp_path_factory) / "tiny").resolve()
+    root = root.resolve()
     load = tf.saved_model.load
 
     def load_once(export_dir: Any, *args: Any, **kwargs: Any) -> Any:
@@ -151,4 +152,11 @@ def tiny_exports_loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tf.saved_model, "load", load_once)
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny_exports_loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``saved_models_loaded_once`` for the shared tiny run while a module runs."""
+    with saved_models_loaded_once(session_folder(tmp_path_factory) / "tiny"):
         yield
