@@ -5,7 +5,9 @@ The tiny run is ``configs/tiny.yaml`` through every stage by the ``nmt run`` com
 once per test session. Under pytest-xdist the workers share it: the first to take the lock
 builds it, the others wait for it and read it. It is read-only: a test that changes a run or
 an export works on a copy (``shutil.copytree``), and the session fails at teardown if any
-file of the shared run changed.
+file of the shared run changed. Since it never changes, the modules that load its export
+many times take ``tiny_exports_loaded_once``: each of its SavedModels is loaded once per
+pytest process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -122,3 +125,38 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pat
     after = fingerprint(root)
     changed = sorted(set(before.items()) ^ set(after.items()))
     assert not changed, f"a test changed the shared tiny run: {sorted({p for p, _ in changed})}"
+
+
+_LOADED_EXPORTS: dict[Path, Any] = {}  # SavedModels loaded so far, by folder
+
+
+@contextmanager
+def saved_models_loaded_once(root: Path) -> Iterator[None]:
+    """While it lasts, ``tf.saved_model.load`` of a folder under ``root`` gives the object
+    loaded the first time in this process, already traced by its first calls (loading the
+    tiny export and tracing its signatures takes seconds every time). For folders whose
+    SavedModels are never rewritten once written; other folders, and loads with ``tags`` or
+    ``options``, load as usual."""
+    import tensorflow as tf
+
+    root = root.resolve()
+    load = tf.saved_model.load
+
+    def load_once(export_dir: Any, *args: Any, **kwargs: Any) -> Any:
+        path = Path(export_dir).resolve()
+        if args or kwargs or not path.is_relative_to(root):
+            return load(export_dir, *args, **kwargs)
+        if path not in _LOADED_EXPORTS:
+            _LOADED_EXPORTS[path] = load(export_dir)
+        return _LOADED_EXPORTS[path]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tf.saved_model, "load", load_once)
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny_exports_loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``saved_models_loaded_once`` for the shared tiny run while a module runs."""
+    with saved_models_loaded_once(session_folder(tmp_path_factory) / "tiny"):
+        yield

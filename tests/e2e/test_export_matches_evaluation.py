@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import tensorflow as tf
 
 from core.contract import resolve_version
 from core.saved_model import load_translate_fn
 from nmt.config import load_config
 from nmt.translator_setup import load_translator
+
+pytestmark = pytest.mark.usefixtures("tiny_exports_loaded_once")
 
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 

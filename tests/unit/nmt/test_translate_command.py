@@ -9,6 +9,8 @@ import pytest
 from nmt.cli import main
 from pipeline.batch_translate import with_runner
 
+pytestmark = pytest.mark.usefixtures("tiny_exports_loaded_once")
+
 
 def test_a_missing_model_or_an_empty_glob_is_one_line_and_status_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

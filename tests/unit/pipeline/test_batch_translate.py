@@ -16,6 +16,8 @@ from core.saved_model import load_translate_fn
 from pipeline.batch_translate import TranslateSettings, run_translate
 from serving.translate import main as serving_translate
 
+pytestmark = pytest.mark.usefixtures("tiny_exports_loaded_once")
+
 SENTENCE = "the black cats eat the fish . my sister will not open the red windows ."
 # Several files, several chunks each (4 lines), empty lines, a CRLF line, a bad UTF-8 line
 # (an empty output line for both commands) and a last line without a newline.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,10 @@ from seq2seq.config import ModelConfig
 from seq2seq.ensemble import EnsembleModel, ensemble, shortlisted_model
 from seq2seq.run_models import build_model
 from seq2seq.shortlist import ShortlistedModel
+from tests.conftest import saved_models_loaded_once
 from tests.unit.seq2seq.servable_ops import assert_servable_ops
+
+pytestmark = pytest.mark.usefixtures("tiny_exports_loaded_once")
 
 SENTENCES = ["the black cats eat the fish .", "", "my sister will not open the red windows ."]
 OTHER_STEP = 7  # the step number of the other run's best checkpoint
@@ -71,9 +75,12 @@ def _other_run(root: Path, run: Path, name: str, model: dict[str, Any]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def runs(
+    tiny_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Path]]:
     """A copy of the tiny run (its own exports go to a private folder), a GRU run with the
-    same vocabularies and a run whose target vocabulary differs."""
+    same vocabularies and a run whose target vocabulary differs. Each export of the module
+    (a new version folder, never rewritten) is loaded once."""
     root = tmp_path_factory.mktemp("ensemble")
     run = root / "runs" / "tiny"
     shutil.copytree(tiny_run["run_dir"], run, ignore=shutil.ignore_patterns(".lock"))
@@ -91,7 +98,8 @@ def runs(tiny_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
         model_type="bpe",
         minloglevel=2,
     )
-    return {"config": RunLayout(run).config_copy, "run": run, "other": other, "wrong": wrong}
+    with saved_models_loaded_once(root / "models"):
+        yield {"config": RunLayout(run).config_copy, "run": run, "other": other, "wrong": wrong}
 
 
 @pytest.fixture(scope="module")

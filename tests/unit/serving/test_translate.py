@@ -13,6 +13,8 @@ from core.contract import resolve_version
 from core.saved_model import load_translate_fn
 from serving.translate import _count_lines, main
 
+pytestmark = pytest.mark.usefixtures("tiny_exports_loaded_once")
+
 
 def test_count_lines(tmp_path: Path) -> None:
     for content, lines in ((b"", 0), (b"a\n", 1), (b"a\nb", 2), (b"\n\n\n", 3)):
