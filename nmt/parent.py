@@ -187,6 +187,17 @@ def _model_differences(ours: Any, theirs: Any) -> list[str]:
     ]
 
 
+def _normalization_differences(ours: ExperimentConfig, theirs: ExperimentConfig) -> list[str]:
+    """``data.cleaning.KEY (ours vs theirs)`` for every normalisation setting that differs."""
+    mine, parents = ours.data.cleaning.normalization(), theirs.data.cleaning.normalization()
+    return [
+        f"data.cleaning.{field.name} {getattr(mine, field.name)!r} vs "
+        f"{getattr(parents, field.name)!r}"
+        for field in dataclasses.fields(mine)
+        if getattr(mine, field.name) != getattr(parents, field.name)
+    ]
+
+
 def _check_keep(config: ExperimentConfig, parent: Parent) -> None:
     keep = config.train.init_keep
     if keep and not parent.training_state:
@@ -224,6 +235,14 @@ def check_compatible(config: ExperimentConfig, parent: Parent) -> None:
             f"({here} vs parent)",
         )
     _check_keep(config, parent)
+    normalization = _normalization_differences(config, parent.config)
+    if normalization:
+        raise _fail(
+            given,
+            f"normalises text otherwise than experiment {here}: {'; '.join(normalization)} "
+            f"({here} vs parent): its SentencePiece models and weights know text as its own "
+            "cleaning normalised it",
+        )
     sampled = config.data.sentencepiece.subword_sampling.copies > 0
     if sampled and parent.config.data.sentencepiece.model_type != "unigram":
         raise _fail(

@@ -104,6 +104,11 @@ CASES: dict[str, tuple[Setup, tuple[str, ...], tuple[str, ...]]] = {
         ("model.units=64", "model.cell=gru"),
         ("another architecture", "model.cell 'gru' vs 'lstm'", "model.units 64 vs 32"),
     ),
+    "other normalisation": (
+        lambda run, root: run["run_dir"],
+        ("data.cleaning.unicode_form=NFKC",),
+        ("normalises text otherwise", "data.cleaning.unicode_form 'NFKC' vs 'NFC'"),
+    ),
     "no target SentencePiece model": (
         no_target_model,
         (),
