@@ -35,6 +35,7 @@ from core.contract import (
     TARGET_MODEL_ASSET,
     VARIABLES_PREFIX,
     RunLayout,
+    latest_version,
     version_folders,
 )
 from nmt.config import ExperimentConfig, load_config
@@ -110,10 +111,9 @@ def _parent_config(given: str, path: Path) -> ExperimentConfig:
 
 
 def _export_parent(given: str, path: Path) -> Parent:
-    """The version folder ``path``, or the newest complete version under it."""
-    folder = path
-    if not (path / SAVED_MODEL_FILE).is_file():
-        folder = path / str(version_folders(path, complete=True)[-1])
+    """The version folder ``path``, or the newest complete version under it (there is one)."""
+    newest = latest_version(path)
+    folder = path if (path / SAVED_MODEL_FILE).is_file() or newest is None else newest
     extra = folder / ASSETS_EXTRA_DIR
     metadata = _read_json(given, extra / METADATA_ASSET)
     members = metadata.get("members")
