@@ -70,10 +70,9 @@ def test_token_batches_plateau_decay_and_early_stopping(
 def test_restore_best_in_lower_precision(
     tiny_run: dict[str, Path], one_step_run: RunLayout, precision: str
 ) -> None:
-    model_config = load_config(tiny_run["config"]).model
-    layout = one_step_run
-    full = restore_best(model_config, layout)  # type: ignore[arg-type]
-    lowered = restore_best(model_config, layout, precision)  # type: ignore[arg-type]
+    model_config, _ = settings(tiny_run)
+    full = restore_best(model_config, one_step_run)  # type: ignore[arg-type]
+    lowered = restore_best(model_config, one_step_run, precision)  # type: ignore[arg-type]
     assert lowered.decoder.output_projection.compute_dtype == precision
     assert [w.path for w in lowered.weights] == [w.path for w in full.weights]
     for low, high in zip(lowered.weights, full.weights, strict=True):
