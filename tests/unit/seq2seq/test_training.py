@@ -23,6 +23,17 @@ def layout(tiny_run: dict[str, Path], tmp_path: Path) -> RunLayout:
     return RunLayout(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def one_step_run(tiny_run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> RunLayout:
+    """A run trained for one step on a copy of the tiny run's data (weights near their
+    initial values, all in float16's normal range), read only by the tests that take it."""
+    root = tmp_path_factory.mktemp("one_step")
+    shutil.copytree(tiny_run["run_dir"] / "data", root / "data")
+    model_config, train_config = settings(tiny_run, max_steps=1, dev_bleu=False)
+    Trainer(model_config, train_config, RunLayout(root)).train()  # type: ignore[arg-type]
+    return RunLayout(root)
+
+
 def settings(tiny_run: dict[str, Path], **train: object) -> tuple[object, object]:
     config = load_config(tiny_run["config"])
     return config.model, dataclasses.replace(config.train, **train)
@@ -34,7 +45,7 @@ def test_token_batches_plateau_decay_and_early_stopping(
     model_config, train_config = settings(
         tiny_run,
         batch_unit="tokens",
-        batch_size=300,
+        batch_size=1500,  # a handful of batches an epoch: three epochs make the point
         max_steps=0,
         epochs=6,
         learning_rate=1e-9,
@@ -57,12 +68,11 @@ def test_token_batches_plateau_decay_and_early_stopping(
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
 def test_restore_best_in_lower_precision(
-    tiny_run: dict[str, Path], layout: RunLayout, precision: str
+    tiny_run: dict[str, Path], one_step_run: RunLayout, precision: str
 ) -> None:
-    model_config, train_config = settings(tiny_run, max_steps=1, dev_bleu=False)
-    Trainer(model_config, train_config, layout).train()  # type: ignore[arg-type]
-    full = restore_best(model_config, layout)  # type: ignore[arg-type]
-    lowered = restore_best(model_config, layout, precision)  # type: ignore[arg-type]
+    model_config, _ = settings(tiny_run)
+    full = restore_best(model_config, one_step_run)  # type: ignore[arg-type]
+    lowered = restore_best(model_config, one_step_run, precision)  # type: ignore[arg-type]
     assert lowered.decoder.output_projection.compute_dtype == precision
     assert [w.path for w in lowered.weights] == [w.path for w in full.weights]
     for low, high in zip(lowered.weights, full.weights, strict=True):
