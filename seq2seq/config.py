@@ -14,6 +14,9 @@ from core.config_fields import choice
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Decoding needs no float32 master weights: weights and computation share one type.
 INFERENCE_PRECISIONS = ("float32", "bfloat16", "float16")
+# Learning-rate decay after warmup (``seq2seq.schedules``): constant, inverse square root,
+# halving on a dev plateau, or half a cosine down to zero at ``train.max_steps``.
+LR_DECAYS = ("none", "inverse_sqrt", "plateau", "cosine")
 
 
 # What a run started from a parent (``train.init_from``) may keep of the parent's training
@@ -84,7 +87,7 @@ class TrainConfig:
     max_minutes: float = 0.0
     learning_rate: float = 1e-3
     warmup_steps: int = 0
-    lr_decay: str = choice("none", ("none", "inverse_sqrt", "plateau"))
+    lr_decay: str = choice("none", LR_DECAYS)
     decay_factor: float = 0.5
     decay_patience: int = 2
     adam_epsilon: float = 1e-7
@@ -121,6 +124,11 @@ class TrainConfig:
             raise ValueError("adam_epsilon must be > 0")
         if not 0.0 < self.decay_factor <= 1.0:
             raise ValueError("decay_factor must be in (0, 1]")
+        if self.lr_decay == "cosine" and self.max_steps <= self.warmup_steps:
+            raise ValueError(
+                f"lr_decay cosine ends at max_steps, which must exceed warmup_steps "
+                f"(max_steps {self.max_steps}, warmup_steps {self.warmup_steps})"
+            )
         if self.batch_unit == "tokens" and self.batch_size < self.max_length:
             raise ValueError("a batch of tokens must hold at least max_length tokens")
 

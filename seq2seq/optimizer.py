@@ -30,7 +30,9 @@ class SummedGradientsAdam(keras.optimizers.Adam):
 def make_optimizer(config: TrainConfig, lr_scale: tf.Variable) -> keras.optimizers.Optimizer:
     """Adam on the ``LearningRate`` schedule (``lr_scale``: the plateau decay's factor),
     wrapped in dynamic loss scaling for ``mixed_float16``."""
-    schedule = LearningRate(config.learning_rate, config.warmup_steps, config.lr_decay, lr_scale)
+    schedule = LearningRate(
+        config.learning_rate, config.warmup_steps, config.lr_decay, lr_scale, config.max_steps
+    )
     clip = config.clip_norm if config.clip_norm > 0 else None
     optimizer = SummedGradientsAdam(
         learning_rate=schedule, epsilon=config.adam_epsilon, global_clipnorm=clip

@@ -70,6 +70,10 @@ def test_sections_are_frozen(tmp_path: Path) -> None:
         ),
         ("train: {init_from: runs/a, init_keep: [step, step]}\n", "init_keep lists a part twice"),
         ("train: {init_keep: [optimizer]}\n", "init_keep needs init_from"),
+        (
+            "train: {lr_decay: cosine, warmup_steps: 200}\n",
+            "lr_decay cosine ends at max_steps, which must exceed warmup_steps (max_steps 0",
+        ),
     ],
 )
 def test_invalid_configs_name_file_and_problem(tmp_path: Path, extra: str, message: str) -> None:
