@@ -17,14 +17,16 @@ from nmt.translate_command import add_translate_arguments, run_translate_command
 if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
 
-COMMANDS = ("run", "preprocess", "train", "evaluate", "export", "average")
+COMMANDS = ("run", "preprocess", "train", "evaluate", "export", "average", "ensemble")
 # Exit status of ``nmt export`` and ``nmt run`` when the export gate refuses the candidate
 # (0: done, 1: a failed write or a lost worker, 2: a user error, 130: interrupted).
 EXIT_GATE_REFUSED = 3
 # The commands that write the run folder, and so hold its lock.
-WRITERS = ("run", "preprocess", "train", "export", "average")
+WRITERS = ("run", "preprocess", "train", "export", "average", "ensemble")
 # The commands that read the parent of a run started from one (``train.init_from``).
-PARENT_READERS = ("run", "preprocess", "train")
+PARENT_READERS = ("run", "preprocess", "train", "ensemble")
+# The commands that write a version under the export folder, and so hold its lock.
+EXPORTERS = ("run", "export", "ensemble")
 
 
 def _add_evaluate_arguments(cmd: argparse.ArgumentParser) -> None:
@@ -77,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         "export": "write a versioned SavedModel under serving/models/<experiment>/",
         "average": "average the last checkpoints; they become the best model if their dev "
         "BLEU is higher",
+        "ensemble": "train the members of an ensemble (the run and runs with the next seeds) "
+        "on one preprocessing, then export them as one ensemble",
     }
     for name in COMMANDS:
         cmd = sub.add_parser(name, help=helps[name])
@@ -105,7 +109,15 @@ def _parser() -> argparse.ArgumentParser:
         help="export an ensemble: the config's run with these runs' best models (same "
         "SentencePiece models; log-probabilities averaged at every step)",
     )
-    for name in ("export", "run"):
+    sub.choices["ensemble"].add_argument(
+        "--members",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="models in the ensemble: the config's run (seed train.seed) and N-1 runs "
+        "runs/<experiment>_seed<seed> with the next seeds (default: 4)",
+    )
+    for name in EXPORTERS:
         sub.choices[name].add_argument(
             "--force",
             action="store_true",
@@ -147,17 +159,18 @@ def _dispatch(args: argparse.Namespace) -> None:
     with ExitStack() as stack:
         if args.command in WRITERS and _writes_run_folder(args.command, config):
             stack.enter_context(folder_lock(RunLayout(config.run_dir).lock))
-        if args.command in ("run", "export"):
+        if args.command in EXPORTERS:
             stack.enter_context(folder_lock(config.export_dir / LOCK_FILE))
         _run_stage(args, config)
 
 
 def _writes_run_folder(command: str, config: ExperimentConfig) -> bool:
     """Whether ``command`` writes (and so locks) the run folder: not training on a worker of a
-    multi-worker cluster other than the chief (``TF_CONFIG``); ``run`` is refused there."""
+    multi-worker cluster other than the chief (``TF_CONFIG``); ``run`` and ``ensemble`` are
+    refused there."""
     from seq2seq.cluster import refuse_cluster, this_worker
 
-    if command == "run":
+    if command in ("run", "ensemble"):
         refuse_cluster(config.train.distribution, command)
     return command != "train" or this_worker(config.train.distribution).is_chief
 
@@ -183,6 +196,11 @@ def _run_stage(args: argparse.Namespace, config: ExperimentConfig) -> None:
         return
     if args.command == "export":
         stages.export(config, args.ensemble, args.force)
+        return
+    if args.command == "ensemble":
+        from nmt.ensemble_training import train_ensemble
+
+        train_ensemble(config, args.members, args.force)
         return
     actions[args.command](config)
 

@@ -19,6 +19,10 @@ import tensorflow as tf
 from seq2seq.config import TrainConfig
 from seq2seq.schedules import LearningRate
 
+# The optimizers' fixed names (Keras would number a second instance in a process).
+OPTIMIZER_NAME = "summed_gradients_adam"
+LOSS_SCALE_NAME = "loss_scale_optimizer"
+
 
 class SummedGradientsAdam(keras.optimizers.Adam):
     """Adam for gradients already summed over replicas by the caller."""
@@ -34,11 +38,17 @@ def make_optimizer(config: TrainConfig, lr_scale: tf.Variable) -> keras.optimize
         config.learning_rate, config.warmup_steps, config.lr_decay, lr_scale, config.max_steps
     )
     clip = config.clip_norm if config.clip_norm > 0 else None
+    # Named, so that Keras does not number it: its variables' paths (the checkpoint's keys)
+    # are the same for every optimizer a process builds (a second training in one process,
+    # as `nmt ensemble` runs, resumes the checkpoints of the first and vice versa).
     optimizer = SummedGradientsAdam(
-        learning_rate=schedule, epsilon=config.adam_epsilon, global_clipnorm=clip
+        learning_rate=schedule,
+        epsilon=config.adam_epsilon,
+        global_clipnorm=clip,
+        name=OPTIMIZER_NAME,
     )
     if config.precision == "mixed_float16":  # bfloat16 has float32's range
-        return keras.optimizers.LossScaleOptimizer(optimizer)
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=LOSS_SCALE_NAME)
     return optimizer
 
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.checkpointing import variables_by_path
 from seq2seq.config import TrainConfig
 from seq2seq.optimizer import SummedGradientsAdam, make_optimizer, summed_over_replicas
 
@@ -47,3 +48,19 @@ def test_loss_scaling_for_float16_only() -> None:
     assert isinstance(
         make_optimizer(TrainConfig(precision="mixed_bfloat16"), scale), SummedGradientsAdam
     )
+
+
+def test_every_optimizer_of_a_process_has_the_same_checkpoint_keys() -> None:
+    """Keras numbers unnamed optimizers (``adam_1``, ``adam_2``); the checkpoint keys are the
+    variables' paths, so a numbered second optimizer in one process could neither resume the
+    first one's checkpoints nor be resumed by a new process. With loss scaling too."""
+    for precision in ("mixed_bfloat16", "mixed_float16"):
+        config = TrainConfig(precision=precision)
+        keys = []
+        for _ in range(3):
+            variable = keras.Variable(np.zeros(2, np.float32), name="weight")
+            optimizer = make_optimizer(config, tf.Variable(1.0))
+            optimizer.build([variable])
+            keys.append(sorted(variables_by_path(optimizer.variables)))
+        assert keys[0] == keys[1] == keys[2]
+        assert keys[0]
