@@ -10,6 +10,9 @@ times tokens/s, against this machine's matmul GFLOP/s (float32 and bfloat16) mea
 same run.
 
     python benchmarks/train_multi30k.py --minutes 30
+
+The config's own budget in updates (``train.max_steps``) ends the run first if it comes first;
+``--set train.max_steps=0`` leaves only the minutes.
 """
 
 from __future__ import annotations
