@@ -55,7 +55,11 @@ def test_two_members_trained_and_exported_then_resumed(
 ) -> None:
     """The tiny run copied (trained: member 1 resumes at its last step), a second member
     trained with the next seed on a copy of its data, both in one export; a second call
-    trains nothing again and exports the same ensemble as the next version."""
+    trains nothing again and exports the same ensemble as the next version.
+
+    About a minute (slow tier): it trains a member, builds each export's graph twice, and the
+    second export's gate translates the test split with the candidate and the served version;
+    the resume is only shown by a second call on the same folders, so it is one test."""
     runs, models = tmp_path / "runs", tmp_path / "models"
     own = runs / "tiny"
     shutil.copytree(tiny_run["run_dir"], own, ignore=shutil.ignore_patterns(".lock", "eval"))
