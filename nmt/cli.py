@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from nmt.config import ExperimentConfig
 
 COMMANDS = ("run", "preprocess", "train", "evaluate", "export", "average", "ensemble")
-# Exit status of ``nmt export`` and ``nmt run`` when the export gate refuses the candidate
-# (0: done, 1: a failed write or a lost worker, 2: a user error, 130: interrupted).
+# Exit status of ``nmt export``, ``nmt run`` and ``nmt ensemble`` when the export gate refuses
+# the candidate (0: done, 1: a failed write or a lost worker, 2: a user error, 130: interrupted).
 EXIT_GATE_REFUSED = 3
 # The commands that write the run folder, and so hold its lock.
 WRITERS = ("run", "preprocess", "train", "export", "average", "ensemble")

@@ -15,6 +15,7 @@ from core.contract import ASSETS_EXTRA_DIR, METADATA_ASSET, RunLayout
 from nmt.cli import main
 from nmt.config import load_config
 from nmt.ensemble_training import member_configs
+from tests.conftest import fingerprint
 
 
 def test_members_differ_only_in_seed_and_run_folder() -> None:
@@ -45,10 +46,6 @@ def _weights(run_dir: Path) -> list[np.ndarray]:
     return [reader.get_tensor(n) for n in names if "optimizer" not in n]
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
 @pytest.mark.slow
 def test_two_members_trained_and_exported_then_resumed(
     tiny_run: dict[str, Path], tmp_path: Path
@@ -68,7 +65,7 @@ def test_two_members_trained_and_exported_then_resumed(
     assert main(argv) == 0
     seed = load_config(tiny_run["config"]).train.seed
     other = runs / f"tiny_seed{seed + 1}"
-    assert _files(RunLayout(other).data) == _files(RunLayout(own).data)
+    assert fingerprint(RunLayout(other).data) == fingerprint(RunLayout(own).data)
     assert load_config(RunLayout(other).config_copy).train.seed == seed + 1
     assert any(
         not np.array_equal(a, b) for a, b in zip(_weights(own), _weights(other), strict=True)
