@@ -110,8 +110,8 @@ class Trainer:
             else None
         )
         log.info(global_batch(self.worker, self.strategy.num_replicas_in_sync, config))
-        self._train_step = tf.function(self._distributed_step, reduce_retracing=True)
-        self._dev_step = tf.function(self._loss, reduce_retracing=True)
+        self._train_step: Callable[..., tf.Tensor] | None = None  # traced at the first epoch
+        self._dev_step: Callable[..., tuple[tf.Tensor, tf.Tensor]] | None = None  # and validation
         self._recent: list[float] = []
         self._chief_out_of_time = False
         self._rate = 0.0
@@ -210,15 +210,23 @@ class Trainer:
             shard=shard,
         )
 
-    def _epoch_batches(self) -> Any:
+    def _epoch_batches(self) -> tuple[Any, Callable[..., tf.Tensor]]:
+        """The rest of the epoch's batches, shown as a progress bar, and the update step."""
         epoch = int(self.state.epoch.numpy())
-        return tqdm(
-            self.strategy.distribute_datasets_from_function(self._worker_batches),
+        batches = self.strategy.distribute_datasets_from_function(self._worker_batches)
+        if self._train_step is None:
+            # One graph for batches of every shape, traced from the batches' element spec
+            # ([None, None] ids): reduce_retracing would trace it up to three times.
+            signature = (*batches.element_spec, tf.TensorSpec([], tf.float32))
+            self._train_step = tf.function(self._distributed_step, input_signature=signature)
+        bar = tqdm(
+            batches,
             desc=f"epoch {epoch + 1}/{self.config.epochs}",
             unit="batch",
             initial=int(self.state.batch_in_epoch.numpy()),
             mininterval=1.0 if sys.stderr.isatty() else 30.0,
         )
+        return bar, self._train_step
 
     def _after_step(self, loss: float) -> bool:
         """Bookkeeping after one update; returns True when training must stop now."""
@@ -237,12 +245,10 @@ class Trainer:
 
     def _run_epoch(self) -> None:
         tokens, start = 0.0, time.perf_counter()
-        bar = self._epoch_batches()
+        bar, update = self._epoch_batches()
         for inputs, target_out in bar:
             stop = 1.0 if self.worker.is_chief and self._out_of_time() else 0.0
-            loss, batch_tokens, chief_stop = self._train_step(
-                inputs, target_out, tf.constant(stop)
-            ).numpy()
+            loss, batch_tokens, chief_stop = update(inputs, target_out, tf.constant(stop)).numpy()
             self._chief_out_of_time = bool(chief_stop)
             tokens += float(batch_tokens)
             self._rate = tokens / max(time.perf_counter() - start, 1e-9)
@@ -305,7 +311,10 @@ class Trainer:
 
     def _dev_scores(self) -> tuple[float, float | None]:
         """Dev loss (per target token) and BLEU (``None`` without it)."""
-        loss = dev_loss(self._dev_step, dev_batches(self.layout.data, self.config))
+        batches = dev_batches(self.layout.data, self.config)
+        if self._dev_step is None:  # one graph for batches of every shape, as the update's
+            self._dev_step = tf.function(self._loss, input_signature=tuple(batches.element_spec))
+        loss = dev_loss(self._dev_step, batches)
         bleu = dev_bleu(self.translate, self.dev_text) if self.translate and self.dev_text else None
         return loss, bleu
 

@@ -153,7 +153,7 @@ class Translator(tf.Module):
     @tf.function(input_signature=[_TEXT])
     def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Best translation ``[B]`` and its log-probability ``[B]``, with the default options."""
-        best = self._nbest(text, *self.default_options())
+        best = self.nbest(text, *self.default_options())
         return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])
@@ -168,7 +168,7 @@ class Translator(tf.Module):
     ) -> dict[str, Any]:
         """Like ``translate`` with explicit beam size, alpha, length limit ``a * len + b`` and
         shortlist (1) or whole vocabulary (0)."""
-        best = self._nbest(text, beam_size, alpha, max_length_a, max_length_b, shortlist)
+        best = self.nbest(text, beam_size, alpha, max_length_a, max_length_b, shortlist)
         return {TRANSLATIONS: best[TRANSLATIONS][:, 0], SCORES: best[SCORES][:, 0]}
 
     @tf.function(input_signature=[_TEXT, *_OPTIONS])

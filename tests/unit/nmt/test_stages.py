@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -23,21 +25,18 @@ def test_training_side_imports_no_apache_beam() -> None:
     assert done.stdout.split() == ["False", "True"]
 
 
-def test_run_with_a_missing_baseline_stops_before_preprocessing(tmp_path: Path) -> None:
+def test_run_with_a_missing_baseline_stops_before_preprocessing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``nmt run`` with ``evaluate.baseline: served`` and nothing exported yet is one line and
     status 2 before any stage has run, not after training."""
+    from nmt import cli
+
     sets = [f"run_root={tmp_path / 'runs'}", f"export.base_dir={tmp_path / 'models'}"]
     sets.append("evaluate.baseline=served")
     args = [str(REPO / "configs" / "tiny.yaml"), *(a for s in sets for a in ("--set", s))]
-    done = subprocess.run(
-        [sys.executable, "-m", "nmt.cli", "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == (
+    assert cli.main(["run", *args]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"nmt: error: baseline 'served': no version is served under {tmp_path / 'models' / 'tiny'}"
     )
     assert not (tmp_path / "runs" / "tiny" / "data").exists()

@@ -61,11 +61,10 @@ def test_options_not_given_keep_the_exports_stored_values(
     assert short != default and all(len(line.split()) <= 1 for line in short)
 
 
-@pytest.mark.parametrize("verbose", [False, True])
-def test_the_script_prints_nothing_but_translations(
-    tiny_run: dict[str, Path], verbose: bool
-) -> None:
-    """No SentencePiece or oneDNN notices on the terminal; --verbose shows them."""
+def test_verbose_shows_the_libraries_notices(tiny_run: dict[str, Path]) -> None:
+    """``--verbose`` lets SentencePiece's and TensorFlow's notices through. (Without it the
+    script prints nothing but translations: the end-to-end test checks that, in a fresh process
+    with ``TF_CPP_MIN_LOG_LEVEL`` unset.)"""
     import os
     import subprocess
     import sys
@@ -73,7 +72,7 @@ def test_the_script_prints_nothing_but_translations(
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     command = [sys.executable, "-m", "serving.translate", "--model", str(tiny_run["export_base"])]
     done = subprocess.run(
-        command + (["--verbose"] if verbose else []),
+        [*command, "--verbose"],
         input="the black cats eat the fish .\n",
         capture_output=True,
         text=True,
@@ -81,10 +80,7 @@ def test_the_script_prints_nothing_but_translations(
         timeout=120,
     )
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 1
-    if verbose:
-        assert "precompiled_charsmap is empty" in done.stderr
-    else:
-        assert done.stderr == ""
+    assert "precompiled_charsmap is empty" in done.stderr
 
 
 GOOD = ["the black cats eat the fish .", "my sister will not open the red windows ."]

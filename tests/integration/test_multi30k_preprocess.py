@@ -1,4 +1,5 @@
-"""Real data: Multi30k English-German, with its val and test files as dev and test.
+"""Real data: Multi30k English-German, with its val and test files as dev and test, through
+the whole preprocessing pipeline (31,014 pairs: about 20 s).
 
 Skipped when the shared data folder is absent.
 """
@@ -11,15 +12,22 @@ import pytest
 
 from pipeline.config import InputConfig, PreprocessConfig, SentencePieceConfig, SplitConfig
 from pipeline.preprocess import run_preprocess
+from tests.conftest import SHARED_DATA
 
-# ../shared/data beside the repository checkout (see tests/conftest.py).
-MULTI30K = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "multi30k"
+MULTI30K = SHARED_DATA / "multi30k"
 SPLITS = ("train", "val", "test_2016_flickr")
 
-pytestmark = pytest.mark.skipif(
-    not all((MULTI30K / f"{split}.{lang}").is_file() for split in SPLITS for lang in ("en", "de")),
-    reason=f"Multi30k not found at {MULTI30K} (the shared data folder is absent)",
-)
+# The slow tier (make test-all, CI): integration tests run servers, Dask clusters, real
+# corpora or whole evaluations.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not all(
+            (MULTI30K / f"{split}.{lang}").is_file() for split in SPLITS for lang in ("en", "de")
+        ),
+        reason=f"Multi30k not found at {MULTI30K} (the shared data folder is absent)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
