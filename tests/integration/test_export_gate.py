@@ -126,7 +126,7 @@ def test_gate_refuses_a_regression_while_the_server_serves(
 ) -> None:
     """A served version, then three candidates through ``nmt export`` beside the running server.
 
-    About a minute and a half with another test beside it: each of the three exports scores
+    About a minute with another test beside it: each of the three exports scores
     the candidate and the served version, and the server picks up two new versions; the
     refusal is only meaningful while the server is serving, so it is one test."""
     models = tmp_path / "models"
