@@ -21,8 +21,9 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """``args`` in a fresh process; ``quiet=False`` leaves ``TF_CPP_MIN_LOG_LEVEL`` unset, so
     that the command must keep TensorFlow's native notices off the terminal itself."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env = {**env, "PYTHONPATH": str(REPO)} | ({"TF_CPP_MIN_LOG_LEVEL": "3"} if quiet else {})
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    if not quiet:
+        del env["TF_CPP_MIN_LOG_LEVEL"]
     return subprocess.run(
         args, cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=600
     )
